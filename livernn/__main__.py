@@ -1,0 +1,5 @@
+import sys
+
+from livernn.cli import main
+
+sys.exit(main())
