@@ -96,13 +96,21 @@ class ModelMeta:
                 f"livernn.val_bpc {props['livernn.val_bpc']!r} is not a number"
             ) from None
         tokens_seen = _int_prop(props, "livernn.tokens_seen")
+        state_size = 2 * hidden if cell == "lstm" else hidden
+        if "livernn.state_size" in props:
+            declared = _int_prop(props, "livernn.state_size", positive=True)
+            if declared != state_size:
+                raise ModelError(
+                    f"livernn.state_size {declared} does not match {cell} hidden {hidden} "
+                    f"(expected {state_size})"
+                )
         return cls(
             format=fmt,
             vocab=vocab,
             cell=cell,
             layers=layers,
             hidden=hidden,
-            state_size=2 * hidden if cell == "lstm" else hidden,
+            state_size=state_size,
             corpus=props["livernn.corpus"],
             val_bpc=val_bpc,
             tokens_seen=tokens_seen,

@@ -31,12 +31,14 @@ def gru_model(
     vocab_out: int | None = None,
     names: tuple[str, str, str, str] = ("tokens", "state", "logits", "state_out"),
     tokens_dtype: int | None = None,
+    dynamic_vocab: bool = False,
 ):
     """An ``onnx.ModelProto`` with random weights (``scale`` sets how peaked the logits are).
 
     ``metadata`` overrides/extends the livernn.* props; ``drop_keys`` removes some;
     ``vocab_out`` makes the output layer a different size than the vocabulary; ``names`` and
-    ``tokens_dtype`` break the I/O contract on purpose.
+    ``tokens_dtype`` break the I/O contract on purpose; ``dynamic_vocab`` leaves the logits'
+    last axis unnamed in the signature (only a real run shows its size).
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -96,7 +98,12 @@ def gru_model(
         numpy_helper.from_array(w(Vo, s=0.1), "bout"),
     ]
     nodes.append(helper.make_node("MatMul", ["h_bth", "Wout"], ["lin"]))
-    nodes.append(helper.make_node("Add", ["lin", "bout"], [logits_name]))
+    if dynamic_vocab:  # a reshape to a runtime-computed shape hides V from shape inference
+        nodes.append(helper.make_node("Add", ["lin", "bout"], ["pre"]))
+        nodes.append(helper.make_node("Shape", ["pre"], ["pre_shape"]))
+        nodes.append(helper.make_node("Reshape", ["pre", "pre_shape"], [logits_name]))
+    else:
+        nodes.append(helper.make_node("Add", ["lin", "bout"], [logits_name]))
 
     graph = helper.make_graph(
         nodes,
@@ -106,7 +113,9 @@ def gru_model(
             helper.make_tensor_value_info(state_name, TensorProto.FLOAT, [L, "batch", H]),
         ],
         [
-            helper.make_tensor_value_info(logits_name, TensorProto.FLOAT, ["batch", "time", Vo]),
+            helper.make_tensor_value_info(
+                logits_name, TensorProto.FLOAT, ["batch", "time", "v" if dynamic_vocab else Vo]
+            ),
             helper.make_tensor_value_info(state_out_name, TensorProto.FLOAT, [L, "batch", H]),
         ],
         initializer=inits,
