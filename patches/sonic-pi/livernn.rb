@@ -1,0 +1,65 @@
+# livernn - Sonic Pi client
+#
+# 1. In a terminal:  livernn serve            (OSC in on 127.0.0.1:9000)
+# 2. Paste this whole file into a Sonic Pi buffer and press Run (Alt-R / Cmd-R).
+#    You hear the notes the model writes, played by a Sonic Pi synth.
+# 3. Play it live: change a value below and press Run again. Only what you changed is sent:
+#    a new key, meter or seed starts a new tune; temperature and tempo change the running one.
+#
+# The server sends every note back to the port this file sends from (Sonic Pi's cue port,
+# 4560), where it becomes the cue "/osc:127.0.0.1:9000/livernn/note" [pitch, velocity, seconds].
+
+# --- where `livernn serve` listens (its --osc-host / --osc-port) -------------------------------
+livernn_host = "127.0.0.1"
+livernn_port = (ENV["LIVERNN_OSC_PORT"] || 9000).to_i   # or simply: livernn_port = 9000
+
+# --- what to play: CHANGE THESE LIVE -----------------------------------------------------------
+livernn_playing     = true    # false sends /livernn/stop (every sounding note is released)
+livernn_key         = "D"     # D G A E C Dmix Ador Edor Bm ...  (a new key = a new tune)
+livernn_meter       = "6/8"   # 6/8 jig, 4/4 reel, 3/4 waltz, 2/4 polka, 9/8 slip jig
+livernn_opening     = "|:A"   # first notes of the tune, in ABC ("" lets the model choose)
+livernn_temperature = 0.9     # 0.2 safe and repetitive ... 1.0 as trained ... 1.5 wild
+livernn_tempo       = 120     # BPM (quarter notes per minute)
+livernn_synth       = :pluck  # try :piano, :blade, :tb303, :kalimba, :dtri
+livernn_midi        = false   # true: also play each note on a MIDI synth (channel 1)
+livernn_resend      = false   # true: send everything again (after restarting the server)
+
+use_osc livernn_host, livernn_port
+
+# The seed is an ABC tune header the model continues: the key/meter helper writes it.
+define :livernn_header do |key, meter, title = "Sonic Pi"|
+  "X:1\nT:#{title}\nM:#{meter}\nL:1/8\nK:#{key}\n"
+end
+
+# Send only what changed since the last Run (Sonic Pi's time state remembers it).
+# Messages sent at the same moment may arrive in any order, hence the short sleeps.
+define :livernn_send_if_changed do |name, address, value|
+  unless get(name) == value && !livernn_resend
+    osc address, value
+    set name, value
+    sleep 0.05
+  end
+end
+
+osc "/livernn/subscribe"              # the server answers to the port we send from
+livernn_send_if_changed :livernn_sent_temperature, "/livernn/temperature", livernn_temperature.to_f
+livernn_send_if_changed :livernn_sent_tempo, "/livernn/tempo", livernn_tempo.to_f
+livernn_send_if_changed :livernn_sent_seed, "/livernn/seed",
+  livernn_header(livernn_key, livernn_meter) + livernn_opening
+
+unless get(:livernn_sent_playing) == livernn_playing && !livernn_resend
+  osc(livernn_playing ? "/livernn/start" : "/livernn/stop")
+  set :livernn_sent_playing, livernn_playing
+end
+# osc "/livernn/panic"                # uncomment and Run: silence everything now
+# osc "/livernn/prime", "|:d2"        # uncomment and Run: steer the running tune
+
+live_loop :livernn_notes do
+  use_real_time                       # play as soon as the note arrives
+  pitch, velocity, seconds = sync "/osc*/livernn/note"
+  synth livernn_synth, note: pitch, amp: velocity / 127.0,
+    attack: 0, sustain: seconds * 0.8, release: seconds * 0.2
+  if livernn_midi
+    midi pitch, velocity: velocity, sustain: seconds, channel: 1
+  end
+end
