@@ -1,5 +1,15 @@
 """Streaming ABC interpreter: characters in, notes out (see events.py for the contract)."""
 
 from livernn.abc.events import Bar, Event, NoteEvent, TuneChange, TuneEnd, TuneStart
+from livernn.abc.interpreter import AbcInterpreter, InterpreterOptions
 
-__all__ = ["Bar", "Event", "NoteEvent", "TuneChange", "TuneEnd", "TuneStart"]
+__all__ = [
+    "AbcInterpreter",
+    "Bar",
+    "Event",
+    "InterpreterOptions",
+    "NoteEvent",
+    "TuneChange",
+    "TuneEnd",
+    "TuneStart",
+]

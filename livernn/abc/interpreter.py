@@ -1,0 +1,818 @@
+"""The streaming ABC interpreter: characters in, note events out, as early as each note is
+determined. Pure code: no clock, no I/O, no threads; it never raises on any input.
+
+Spec: https://abcnotation.com/wiki/abc:standard:v2.1 ; reference player: abc2midi 4.84
+(tests/test_abc_golden.py compares the two over every tune of the corpora).
+
+Layout of one step: ``feed`` walks the characters; outside a tune body whole lines are
+collected and read as header fields (tables.py); inside a body a small lexer state machine
+(``_body`` and the ``_S_*`` states below) recognises notes, rests, chords, bar lines, fields,
+tuplets, decorations and text, and hands finished tokens to the musical actions (``_place``,
+``_bar``, ``_field``), which keep the beat position, key, accidentals and repeats
+(repeats.py). Anything unreadable is counted in ``skipped`` (and logged at DEBUG level), and
+the lexer starts again at the next character, bar line or line.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from livernn.abc import ornaments as orn
+from livernn.abc.events import Bar, Event, NoteEvent, TuneChange, TuneEnd, TuneStart
+from livernn.abc.repeats import Repeats
+from livernn.abc.tables import (
+    NATURALS,
+    NO_ACCIDENTALS,
+    Meter,
+    parse_key,
+    parse_meter,
+    parse_tempo,
+    parse_unit,
+)
+from livernn.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class InterpreterOptions:
+    """How the interpreter plays what it reads."""
+
+    expand_repeats: bool = True  # play ':|' sections (and endings) again, as abc2midi does
+    max_note_beats: float = 16.0  # longer notes (and ties) are cut to this many beats
+    max_rest_beats: float = 64.0  # longer rests (z99, Z99) are cut to this many beats
+    velocity: int = 80  # MIDI velocity of every note, 1..127
+    ornaments: bool = True  # trills, rolls, staccato and fermatas as abc2midi plays them
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.velocity <= 127:
+            raise ConfigError(f"velocity must be 1..127, got {self.velocity}")
+        if not self.max_note_beats > 0 or not self.max_rest_beats > 0:
+            raise ConfigError("max_note_beats and max_rest_beats must be > 0")
+
+
+# Modes
+_FREE, _HEADER, _BODY = 0, 1, 2
+# Lexer states inside a tune body
+_S_NONE = 0  # between tokens
+_S_NOTE = 1  # note letter / rest seen: octave marks and length follow
+_S_ACC = 2  # accidental(s) seen, the note letter follows
+_S_BAR = 3  # bar line characters | : ] (and an ending number)
+_S_BRACKET = 4  # '[' seen: chord, inline field, ending or '[|'
+_S_FIELD0 = 5  # '[X' seen: ':' makes it an inline field
+_S_INFIELD = 6  # inside '[X:...]'
+_S_QUOTE = 7  # inside "..."
+_S_BANG = 8  # inside !decoration! (or a lone '!' line-break marker)
+_S_GRACE = 9  # inside {...}
+_S_PAREN = 10  # '(' seen: tuplet or slur
+_S_TUPLET = 11  # (p:q:r
+_S_COMMENT = 12  # % to the end of the line
+_S_BOL = 13  # a letter at the start of a line: ':' makes it a field line
+_S_FIELDLINE = 14  # a field line inside the body, up to the newline
+
+# Kinds of the token being read in _S_NOTE
+_K_NOTE, _K_REST, _K_MREST, _K_CHORD = 0, 1, 2, 3
+
+_NOTE_BASE = {c: (i, 60) for i, c in enumerate("CDEFGAB")} | {
+    c: (i, 72) for i, c in enumerate("cdefgab")
+}
+_DIGITS = frozenset("0123456789")
+_ACC_CHARS = {"^": 1, "_": -1, "=": 0}
+_DECO_CHARS = {".": orn.STACCATO, "~": orn.ROLL, "T": orn.TRILL, "H": orn.FERMATA}
+_QUIET_DECOS = frozenset("uvLMOPSJR")  # bowings, accents, mordents, segno...: no effect
+_IGNORED = frozenset(" \t\r\\`$y)*;&#@?")  # spacers, slur ends, continuations
+_INLINE_FIELDS = frozenset("KMLQPTWINRVUmrsw")
+_BANG_DECOS = {"trill": orn.TRILL, "fermata": orn.FERMATA, "staccato": orn.STACCATO}
+_HEADER_FIELDS = frozenset("XTMLQKCRBNZOASHGDFPIWwr")
+_TUPLET_Q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}
+_MAX_TEXT = 256  # longest quoted text / field / decoration read before giving up
+_NO_BAR_ACC: tuple[int | None, ...] = (None,) * 7
+_EPS = 1e-9
+
+# A note waiting for a tie or broken rhythm: pitches, onset, duration, decorations,
+# unit length, letter index (-1 for chords and rests), octave base (MIDI of C).
+Held = tuple[tuple[int, ...], float, float, int, float, int, int]
+
+
+class AbcInterpreter:
+    """Feed ABC text in any pieces; get NoteEvent / TuneStart / Bar / TuneChange / TuneEnd.
+
+    A note comes out as soon as the next token starts or a bar line, space or line end
+    ends it (a tied note waits for the note it is tied to). With repeats expanded, ``:|``
+    emits the whole repeated section at once, with later onsets. ``copy()`` is cheap: all
+    state is immutable values except the small repeat record.
+    """
+
+    def __init__(self, options: InterpreterOptions | None = None) -> None:
+        self.options = options if options is not None else InterpreterOptions()
+        self._max_note = float(self.options.max_note_beats)
+        self._max_rest = float(self.options.max_rest_beats)
+        self._velocity = int(self.options.velocity)
+        self._expand = bool(self.options.expand_repeats)
+        self._ornaments = bool(self.options.ornaments)
+        self.reset()
+
+    # ------------------------------------------------------------------ public API
+    def reset(self) -> None:
+        """Forget everything: back to before the first tune."""
+        self._out: list[Event] = []
+        self._skipped = 0
+        self._tune = 0
+        self._mode = _FREE
+        self._line = ""
+        self._start_header()
+        self._mode = _FREE
+
+    @property
+    def position(self) -> float:
+        """Beat (quarter notes from the tune start) the writing cursor has reached."""
+        return self._pos
+
+    @property
+    def tune(self) -> int:
+        """Index of the current tune (0-based; the next one between tunes)."""
+        return self._tune
+
+    @property
+    def skipped(self) -> int:
+        """Characters ignored as invalid so far."""
+        return self._skipped
+
+    @property
+    def in_tune(self) -> bool:
+        """True inside a tune body (after its K: field, before its end)."""
+        return self._mode == _BODY
+
+    def copy(self) -> AbcInterpreter:
+        """An independent snapshot (cheap: O(1) in the length of the tune)."""
+        new = object.__new__(AbcInterpreter)
+        new.__dict__.update(self.__dict__)
+        new._rep = self._rep.copy()
+        new._out = []
+        return new
+
+    def feed(self, text: str) -> list[Event]:
+        """Read ``text`` (any number of characters); return the events it determined."""
+        out = self._out = []
+        for c in text:
+            if self._mode == _BODY:
+                self._body(c)
+            elif c == "\n":
+                line, self._line = self._line, ""
+                self._header_line(line)
+            elif len(self._line) < _MAX_TEXT:
+                self._line += c
+        return out
+
+    def flush(self) -> list[Event]:
+        """End of input: finish the pending token and end the current tune."""
+        out = self._out = []
+        if self._mode != _BODY and self._line:
+            line, self._line = self._line, ""
+            self._header_line(line)
+        if self._mode == _BODY:
+            self._body("\n")
+            self._end_tune()
+        elif self._mode == _HEADER:
+            self._mode = _FREE
+        return out
+
+    # ------------------------------------------------------------------ header
+    def _start_header(self) -> None:
+        self._mode = _HEADER
+        self._title = ""
+        self._key_text = "C"
+        self._meter_text = "4/4"
+        self._meter: Meter = parse_meter("none")
+        self._meter_given = False
+        self._unit_given: float | None = None
+        self._tempo_text = ""
+        self._key: tuple[int, ...] = NO_ACCIDENTALS
+        self._unit = 0.5
+        self._start_body_state()
+
+    def _start_body_state(self) -> None:
+        self._pos = 0.0
+        self._st = _S_NONE
+        self._bol = True
+        self._line_blank = True
+        self._buf = ""
+        self._bacc = _NO_BAR_ACC
+        self._carry: tuple[int, int] | None = None  # (letter, accidental) through a tie
+        self._nkind = _K_NOTE
+        self._nacc: int | None = None
+        self._nletter = 0
+        self._nbase = 60
+        self._noct = 0
+        self._nnum = -1
+        self._nslash = 0
+        self._nden = -1
+        self._nphase = 0
+        self._inchord = False
+        self._chord: tuple[int, ...] = ()
+        self._chord_units = 1.0
+        self._chord_note: tuple[int, int] = (-1, 60)
+        self._held: Held | None = None
+        self._tie = False
+        self._broken = 0
+        self._deco = 0
+        self._tup_left = 0
+        self._tup_factor = 1.0
+        self._rep = Repeats(0.0)
+
+    def _header_line(self, line: str) -> None:
+        s = line.strip()
+        if self._mode == _FREE:
+            if len(s) >= 2 and s[1] == ":" and s[0] in "XTMLQK":
+                self._start_header()
+                if s[0] == "X":
+                    return
+            else:
+                return
+        # _HEADER
+        if not s:
+            self._mode = _FREE  # a header without K: is abandoned
+            return
+        if s[0] == "%":
+            return
+        if len(s) >= 2 and s[1] == ":" and s[0].isalpha():
+            f, value = s[0], s[2:].split("%")[0].strip()
+            if f == "X":
+                self._start_header()
+            elif f == "T":
+                if not self._title:
+                    self._title = value
+            elif f == "M":
+                self._meter_text = value
+                self._meter = parse_meter(value)
+                self._meter_given = True
+            elif f == "L":
+                self._unit_given = parse_unit(value)
+            elif f == "Q":
+                self._tempo_text = value
+            elif f == "K":
+                self._key_text = value
+                self._key = parse_key(value)
+                self._begin_body()
+            return
+        # music before any K: line: start the tune in C and read the line as music
+        self._begin_body()
+        for c in line:
+            self._body(c)
+        self._body("\n")
+
+    def _begin_body(self) -> None:
+        if not self._meter_given:
+            self._meter = parse_meter("4/4")
+        self._unit = self._unit_given if self._unit_given else self._meter.default_unit
+        tempo = parse_tempo(self._tempo_text, self._unit) if self._tempo_text else None
+        self._start_body_state()
+        self._mode = _BODY
+        self._out.append(
+            TuneStart(
+                tune=self._tune,
+                title=self._title,
+                key=self._key_text,
+                meter=self._meter_text if self._meter_given else "none",
+                unit=self._unit,
+                tempo=tempo,
+                bar_beats=self._meter.bar_beats,
+            )
+        )
+
+    def _end_tune(self) -> None:
+        self._st = _S_NONE
+        self._finalize(force=True)
+        self._out.append(TuneEnd(tune=self._tune, beat=self._pos))
+        self._tune += 1
+        self._mode = _FREE
+        self._line = ""
+
+    def _skip(self, n: int, why: str) -> None:
+        self._skipped += n
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("tune %d beat %.3f: skipped %d char(s): %s", self._tune, self._pos, n, why)
+
+    # ------------------------------------------------------------------ body lexer
+    def _body(self, c: str) -> None:
+        st = self._st
+        if c == "\n":
+            self._newline(st)
+            return
+        if self._line_blank and c not in " \t\r":
+            self._line_blank = False
+        if st == _S_NONE:
+            if self._bol:
+                self._bol = False
+                if c.isalpha() and c.isascii():
+                    self._st = _S_BOL
+                    self._buf = c
+                    return
+            self._none(c)
+        elif st == _S_NOTE:
+            if c in _DIGITS:
+                if self._nphase == 0:
+                    self._nnum = (self._nnum if self._nnum > 0 else 0) * 10 + ord(c) - 48
+                    if self._nnum > 9999:
+                        self._nnum = 9999
+                else:
+                    self._nden = (self._nden if self._nden > 0 else 0) * 10 + ord(c) - 48
+                    if self._nden > 9999:
+                        self._nden = 9999
+            elif c == "/":
+                self._nphase = 1
+                self._nslash += 1
+            elif c == "'" and self._nkind == _K_NOTE and self._nphase == 0 and self._nnum < 0:
+                self._noct += 1
+            elif c == "," and self._nkind == _K_NOTE and self._nphase == 0 and self._nnum < 0:
+                self._noct -= 1
+            else:
+                self._st = _S_NONE
+                self._end_note()
+                self._none(c)
+        elif st == _S_ACC:
+            if c in _ACC_CHARS:
+                if c == "=":
+                    self._nacc = 0
+                elif self._nacc is not None and -2 < self._nacc + _ACC_CHARS[c] < 3:
+                    self._nacc += _ACC_CHARS[c]
+                else:
+                    self._skip(1, "too many accidentals")
+            elif c in _NOTE_BASE:
+                self._st = _S_NONE
+                self._none(c)
+            else:
+                self._skip(1, "accidental without a note")
+                self._nacc = None
+                self._st = _S_NONE
+                self._none(c)
+        elif st == _S_BAR:
+            if c in "|:]":
+                if len(self._buf) < 8:
+                    self._buf += c
+                else:
+                    self._skip(1, "bar line too long")
+            elif c in _DIGITS:
+                self._st = _S_NONE
+                self._bar(self._buf, ord(c) - 48)
+            else:
+                self._st = _S_NONE
+                self._bar(self._buf, 0)
+                self._none(c)
+        elif st == _S_QUOTE:
+            if c == '"':
+                self._st = _S_NONE
+            elif len(self._buf) < _MAX_TEXT:
+                self._buf += c
+            else:
+                self._st = _S_NONE
+                self._skip(len(self._buf) + 1, "unterminated quoted text")
+        elif st == _S_BANG:
+            if c == "!":
+                name = self._buf
+                self._st = _S_NONE
+                self._deco |= _BANG_DECOS.get(name, 0)
+            elif c in " \t|" or len(self._buf) >= 40:
+                # a lone '!' is the line-break marker: read what followed it as music
+                rest = self._buf
+                self._st = _S_NONE
+                for r in rest:
+                    self._body(r)
+                self._body(c)
+            else:
+                self._buf += c
+        elif st == _S_GRACE:
+            if c == "}":
+                self._st = _S_NONE
+            elif len(self._buf) < _MAX_TEXT:
+                self._buf += c  # grace notes are not played (as abc2midi -NGRA)
+            else:
+                self._st = _S_NONE
+                self._skip(len(self._buf) + 1, "unterminated grace notes")
+        elif st == _S_BRACKET:
+            self._st = _S_NONE
+            if c in _DIGITS:
+                self._finalize()
+                if self._expand:
+                    self._rep.begin_ending(ord(c) - 48, self._pos)
+            elif c == "|":
+                self._st = _S_BAR
+                self._buf = "[|"
+            elif c in _INLINE_FIELDS:
+                self._st = _S_FIELD0
+                self._buf = c
+            else:
+                self._begin_chord()
+                self._none(c)
+        elif st == _S_FIELD0:
+            if c == ":":
+                self._st = _S_INFIELD
+                self._buf += c
+            else:
+                self._st = _S_NONE
+                self._begin_chord()
+                self._none(self._buf)
+                self._none(c)
+        elif st == _S_INFIELD:
+            if c == "]":
+                self._st = _S_NONE
+                self._field(self._buf[0], self._buf[2:].strip())
+            elif len(self._buf) < _MAX_TEXT:
+                self._buf += c
+            else:
+                self._st = _S_NONE
+                self._skip(len(self._buf) + 2, "unterminated inline field")
+        elif st == _S_PAREN:
+            if c in _DIGITS:
+                self._st = _S_TUPLET
+                self._buf = c
+            else:
+                self._st = _S_NONE  # a slur: no effect on the notes
+                self._none(c)
+        elif st == _S_TUPLET:
+            if (c in _DIGITS or c == ":") and len(self._buf) < 8:
+                self._buf += c
+            else:
+                self._st = _S_NONE
+                self._tuplet(self._buf)
+                self._none(c)
+        elif st == _S_COMMENT:
+            pass
+        elif st == _S_BOL:
+            letter = self._buf
+            if c == ":":
+                self._st = _S_FIELDLINE
+                self._buf = letter + ":"
+            else:
+                self._st = _S_NONE
+                self._none(letter)
+                self._body(c)
+        elif st == _S_FIELDLINE and len(self._buf) < _MAX_TEXT:
+            self._buf += c
+
+    def _newline(self, st: int) -> None:
+        if st != _S_NONE:
+            self._st = _S_NONE
+            if st == _S_NOTE:
+                self._end_note()
+            elif st == _S_BAR:
+                self._bar(self._buf, 0)
+            elif st == _S_FIELDLINE:
+                f, value = self._buf[0], self._buf[2:].split("%")[0].strip()
+                if f == "X":
+                    self._end_tune()
+                    self._start_header()
+                    return
+                self._field(f, value)
+            elif st == _S_BOL:
+                self._none(self._buf)
+                self._body("\n")
+                return
+            elif st == _S_TUPLET:
+                self._tuplet(self._buf)
+            elif st == _S_QUOTE:
+                self._skip(len(self._buf) + 1, "unterminated quoted text")
+            elif st == _S_GRACE:
+                self._skip(len(self._buf) + 1, "unterminated grace notes")
+            elif st == _S_INFIELD:
+                self._skip(len(self._buf) + 1, "unterminated inline field")
+            elif st in (_S_FIELD0, _S_BRACKET):
+                self._skip(len(self._buf) + 1 if st == _S_FIELD0 else 1, "unterminated '['")
+            elif st == _S_ACC:
+                self._skip(1, "accidental without a note")
+                self._nacc = None
+            elif st == _S_BANG:
+                for r in self._buf:
+                    self._body(r)
+                self._body("\n")
+                return
+            # _S_COMMENT, _S_PAREN: nothing to finish
+        if self._inchord:
+            self._skip(1, "unterminated chord")
+            self._inchord = False
+            self._chord = ()
+        if self._line_blank:
+            self._end_tune()
+            return
+        self._finalize()
+        self._bol = True
+        self._line_blank = True
+
+    def _none(self, c: str) -> None:
+        """A character between tokens."""
+        nb = _NOTE_BASE.get(c)
+        if nb is not None:
+            self._nkind = _K_NOTE
+            self._nletter, self._nbase = nb
+            self._noct = 0
+            self._nnum = -1
+            self._nslash = 0
+            self._nden = -1
+            self._nphase = 0
+            self._st = _S_NOTE
+            return
+        if c in _ACC_CHARS:
+            self._nacc = _ACC_CHARS[c]
+            self._st = _S_ACC
+            return
+        if self._inchord:
+            if c == "|":
+                self._skip(1, "unterminated chord")
+                self._inchord = False
+                self._chord = ()
+            else:
+                self._chord_char(c)
+                return
+        if c in " \t\r":
+            self._finalize()
+            return
+        if c == "|":
+            self._st = _S_BAR
+            self._buf = "|"
+            return
+        if c == "z" or c == "x" or c == "Z" or c == "X":
+            self._finalize()
+            self._nkind = _K_MREST if c in "ZX" else _K_REST
+            self._nnum = -1
+            self._nslash = 0
+            self._nden = -1
+            self._nphase = 0
+            self._st = _S_NOTE
+        elif c == ">" or c == "<":
+            if self._held is not None:
+                self._broken += 1 if c == ">" else -1
+            else:
+                self._skip(1, "broken rhythm without a note")
+        elif c == "-":
+            if self._held is not None and self._held[0]:
+                self._tie = True
+            else:
+                self._skip(1, "tie without a note")
+        elif c in _DECO_CHARS:
+            self._finalize()
+            self._deco |= _DECO_CHARS[c]
+        elif c == ":":
+            self._st = _S_BAR
+            self._buf = ":"
+        elif c == "[":
+            self._st = _S_BRACKET
+        elif c == "(":
+            self._finalize()
+            self._st = _S_PAREN
+        elif c == '"':
+            self._finalize()
+            self._st = _S_QUOTE
+            self._buf = ""
+        elif c == "!":
+            self._st = _S_BANG
+            self._buf = ""
+        elif c == "{":
+            self._finalize()
+            self._st = _S_GRACE
+            self._buf = ""
+        elif c == "%":
+            self._st = _S_COMMENT
+        elif c in _IGNORED or c in _QUIET_DECOS or c == "+":
+            pass
+        elif c == "]":
+            self._skip(1, "']' without '['")
+        else:
+            self._skip(1, f"unexpected {c!r}")
+
+    def _chord_char(self, c: str) -> None:
+        """A non-note character inside ``[...]``."""
+        if c == "]":
+            self._inchord = False
+            if not self._chord:
+                self._skip(2, "empty chord")
+                return
+            self._nkind = _K_CHORD
+            self._nnum = -1
+            self._nslash = 0
+            self._nden = -1
+            self._nphase = 0
+            self._st = _S_NOTE
+        elif c == "-":
+            self._tie = True
+        elif c in _DECO_CHARS or c in _QUIET_DECOS or c in _IGNORED or c in "()\t ":
+            pass
+        else:
+            self._skip(1, f"unexpected {c!r} in a chord")
+
+    def _begin_chord(self) -> None:
+        self._finalize()
+        self._inchord = True
+        self._chord = ()
+
+    # ------------------------------------------------------------------ musical actions
+    def _units(self) -> float:
+        num = self._nnum if self._nnum >= 0 else 1
+        if self._nslash == 0:
+            return float(num)
+        den = self._nden if self._nden > 0 else (1 << min(self._nslash, 10))
+        return num / den
+
+    def _end_note(self) -> None:
+        kind = self._nkind
+        units = self._units()
+        if kind == _K_NOTE:
+            letter = self._nletter
+            acc = self._nacc
+            self._nacc = None
+            if acc is not None:
+                if self._bacc[letter] != acc:
+                    b = list(self._bacc)
+                    b[letter] = acc
+                    self._bacc = tuple(b)
+                off = acc
+            else:
+                off = self._bacc[letter]
+                if off is None:
+                    carry = self._carry
+                    off = (
+                        carry[1] if carry is not None and carry[0] == letter else self._key[letter]
+                    )
+            base = self._nbase + 12 * self._noct
+            pitch = base + NATURALS[letter] + off
+            if self._inchord:
+                if not self._chord:
+                    self._chord_units = units
+                    self._chord_note = (letter, base)
+                self._chord += (pitch,)
+                return
+            self._place((pitch,), units, letter, base)
+        elif kind == _K_REST:
+            self._place((), units, -1, 0)
+        elif kind == _K_MREST:
+            bars = self._nnum if self._nnum > 0 else 1
+            beats = bars * (self._meter.bar_beats or 4.0)
+            self._place((), beats / self._unit, -1, 0)
+        else:  # chord with its length multiplier
+            pitches = self._chord
+            self._chord = ()
+            letter, base = self._chord_note if len(pitches) == 1 else (-1, 0)
+            self._place(pitches, self._chord_units * units, letter, base)
+
+    def _place(self, pitches: tuple[int, ...], units: float, letter: int, base: int) -> None:
+        """A note, chord or rest of ``units`` unit lengths starts at the cursor."""
+        self._carry = None
+        if units <= 0:
+            self._skip(1, "zero length")
+            self._deco = 0
+            return
+        dur = units * self._unit
+        if self._tup_left > 0:
+            dur *= self._tup_factor
+            self._tup_left -= 1
+        deco = self._deco
+        self._deco = 0
+        if deco & orn.FERMATA and pitches and self._ornaments:
+            dur *= 2.0
+        held = self._held
+        if self._broken and held is not None:
+            k = min(abs(self._broken), 3)
+            short = 0.5**k
+            long_ = 2.0 - short
+            f_prev, f_this = (long_, short) if self._broken > 0 else (short, long_)
+            hdur = held[2] * f_prev
+            held = (held[0], held[1], hdur, held[3], held[4], held[5], held[6])
+            self._held = held
+            self._pos = round(held[1] + hdur, 9)
+            dur *= f_this
+        self._broken = 0
+        cap = self._max_note if pitches else self._max_rest
+        if dur > cap:
+            dur = cap
+        onset = self._pos
+        if self._tie and held is not None and pitches and pitches == held[0]:
+            total = min(held[2] + dur, self._max_note)
+            self._held = (pitches, held[1], total, held[3] | deco, held[4], held[5], held[6])
+            self._pos = round(held[1] + total, 9)
+            self._tie = False
+            return
+        if held is not None:
+            self._tie = False
+            self._emit_held(held)
+        self._held = (pitches, onset, dur, deco, self._unit, letter, base)
+        self._pos = round(onset + dur, 9)
+
+    def _finalize(self, force: bool = False) -> None:
+        """The held note can no longer change (unless it is tied and not forced)."""
+        held = self._held
+        if held is None or ((self._tie or self._broken) and not force):
+            return
+        self._held = None
+        self._tie = False
+        self._broken = 0
+        self._emit_held(held)
+
+    def _emit_held(self, held: Held) -> None:
+        pitches, onset, dur, deco, unit, letter, base = held
+        if not pitches:
+            return
+        emit = self._emit
+        if deco and self._ornaments:
+            if deco & (orn.TRILL | orn.ROLL) and letter >= 0:
+                up_l = (letter + 1) % 7
+                up = base + (12 if letter == 6 else 0) + NATURALS[up_l] + self._key[up_l]
+                if deco & orn.TRILL:
+                    notes = orn.trill(pitches[0], up, onset, dur)
+                else:
+                    lo_l = (letter + 6) % 7
+                    lo = base - (12 if letter == 0 else 0) + NATURALS[lo_l] + self._key[lo_l]
+                    notes = orn.roll(pitches[0], up, lo, onset, dur, unit)
+                for p, on, d in notes:
+                    emit(p, on, d)
+                return
+            if deco & orn.STACCATO:
+                dur *= 0.5
+        for p in pitches:
+            emit(p, onset, dur)
+
+    def _emit(self, pitch: int, onset: float, dur: float) -> None:
+        if pitch < 0:
+            pitch = 0
+        elif pitch > 127:
+            pitch = 127
+        if dur > self._max_note:
+            dur = self._max_note
+        if dur <= 0:
+            return
+        self._out.append(NoteEvent(pitch, onset, dur, self._velocity, self._tune))
+        if self._expand:
+            self._rep.record(pitch, onset, dur)
+
+    def _bar(self, sym: str, ending: int) -> None:
+        """A bar line ``sym`` (``|``, ``||``, ``|]``, ``[|``, ``:|``, ``|:``, ``::`` ...)."""
+        if "|" not in sym and not sym.startswith("::"):
+            self._skip(len(sym), f"not a bar line: {sym!r}")
+            return
+        end_rep = sym[0] == ":"
+        start_rep = sym[-1] == ":" and len(sym) > 1
+        self._finalize(force=end_rep)
+        if self._tie and self._held is not None and self._held[5] >= 0:
+            letter = self._held[5]
+            acc = self._bacc[letter]
+            self._carry = (letter, acc) if acc is not None else None
+        self._bacc = _NO_BAR_ACC
+        self._broken = 0
+        if self._expand:
+            rep = self._rep
+            if end_rep:
+                replay, new_pos = rep.end_repeat(self._pos)
+                out = self._out
+                vel = self._velocity
+                tune = self._tune
+                for p, on, d in replay:
+                    out.append(NoteEvent(p, on, d, vel, tune))
+                self._pos = new_pos
+            elif "||" in sym or "]" in sym or "[" in sym:
+                rep.end_ending(self._pos)
+            if start_rep:
+                rep.start_section(self._pos)
+            if ending:
+                rep.begin_ending(ending, self._pos)
+        self._out.append(Bar(self._tune, self._pos))
+
+    def _tuplet(self, text: str) -> None:
+        parts = text.split(":")
+        try:
+            p = int(parts[0])
+            q = int(parts[1]) if len(parts) > 1 and parts[1] else 0
+            r = int(parts[2]) if len(parts) > 2 and parts[2] else p
+        except ValueError:
+            p = 0
+            q = r = 0
+        if not 2 <= p <= 9 or not 0 <= q <= 9 or not 1 <= r <= 9:
+            self._skip(len(text) + 1, "bad tuplet")
+            return
+        if q == 0:
+            q = _TUPLET_Q.get(p, 3 if self._meter.compound else 2)
+        self._tup_factor = q / p
+        self._tup_left = r
+
+    def _field(self, f: str, value: str) -> None:
+        """A field inside the body (inline ``[K:..]`` or on its own line)."""
+        tempo = None
+        if f == "K":
+            self._key = parse_key(value)
+            self._key_text = value
+            self._bacc = _NO_BAR_ACC
+        elif f == "M":
+            self._meter = parse_meter(value)
+            self._meter_text = value
+        elif f == "L":
+            unit = parse_unit(value)
+            if unit is None:
+                self._skip(len(value) + 2, "bad L: field")
+                return
+            self._unit = unit
+        elif f == "Q":
+            tempo = parse_tempo(value, self._unit)
+            if tempo is None:
+                self._skip(len(value) + 2, "bad Q: field")
+                return
+        else:
+            return  # T: P: W: w: N: ... have no effect on the notes
+        self._out.append(TuneChange(self._tune, self._pos, f, value, tempo))
