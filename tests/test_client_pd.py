@@ -1,0 +1,130 @@
+"""The Pure Data patch (patches/pd/livernn.pd), run by real Pd 0.53 headless.
+
+The end-to-end test runs the SHIPPED patch inside a small wrapper (tests/pd/livernn_test.pd
+loads it as an abstraction and drives it through its receivers, the way another patch would)
+against a real ``livernn serve`` subprocess: Pd sends key, meter, temperature, tempo, seed and
+start, prints every note that comes back, and quits by itself after 12 notes. A second OSC
+listener subscribed to the same server sees the same notes, and the server's /livernn/status
+shows the values Pd sent.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from livernn.osc import ADDRESSES, OUT_ADDRESSES
+from tests.support.osc_listener import OscListener
+
+ROOT = Path(__file__).resolve().parents[1]
+PATCH = ROOT / "patches" / "pd" / "livernn.pd"
+WRAPPER = ROOT / "tests" / "pd" / "livernn_test.pd"
+NOTE_RE = re.compile(r"^NOTE: (\S+) (\S+) (\S+)", re.M)
+
+needs_pd = pytest.mark.skipif(
+    shutil.which("pd") is None, reason="Pure Data is not installed (apt-get install puredata-core)"
+)
+
+
+@pytest.fixture
+def livernn_server(tiny_model_path):
+    """A real ``livernn serve`` on free ports with the tiny model: (host, port)."""
+    server = pytest.importorskip(
+        "tests.support.server", reason="livernn serve helper not built yet"
+    )
+    with server.serve(tiny_model_path) as s:  # noqa: F841 - API pending
+        yield s.osc_host, s.osc_port
+
+
+def pd_records(text: str) -> list[str]:
+    """The records of a .pd file (split at unescaped semicolons), whitespace collapsed."""
+    return [" ".join(r.split()) for r in re.split(r"(?<!\\);\s*\n?", text) if r.strip()]
+
+
+def pd_boxes(text: str) -> list[list[str]]:
+    """Every box of the top canvas, in index order, as its words after '#X'."""
+    kinds = ("obj", "msg", "text", "floatatom", "symbolatom")
+    return [
+        r.split()[1:] for r in pd_records(text) if r.startswith("#X ") and r.split()[1] in kinds
+    ]
+
+
+def run_pd(*args: str, timeout: float = 40) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["pd", "-nogui", "-nosound", "-nomidi", "-stderr", "-noprefs", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_osc_addresses_are_ones_the_server_accepts():
+    boxes = pd_boxes(PATCH.read_text())
+    formats = [b[4:] for b in boxes if b[0] == "obj" and b[3] == "oscformat"]
+    assert formats and all(f[:1] == ["livernn"] and len(f) == 2 for f in formats), formats
+    paths = {"/" + "/".join(f) for f in formats}
+    for path in paths:
+        assert path in ADDRESSES, f"the server has no address {path}"
+    for needed in ("seed", "key", "meter", "temperature", "tempo", "start", "stop", "panic"):
+        assert f"/livernn/{needed}" in paths, f"the patch never sends /livernn/{needed}"
+    # what comes back is routed by the names the server sends
+    routes = [b[4:] for b in boxes if b[0] == "obj" and b[3] == "route" and "note" in b[4:]]
+    assert routes
+    for name in routes[0]:
+        assert f"/livernn/{name}" in OUT_ADDRESSES
+
+
+@needs_pd
+def test_patch_loads_in_vanilla_pd_without_errors():
+    """Every object creates (vanilla 0.53 only: puredata-core has no externals) and every
+    connection is valid (Pd reports 'connection failed' otherwise)."""
+    r = run_pd("-send", "pd quit", "-open", str(PATCH), timeout=20)
+    assert r.returncode == 0, r.stderr
+    bad = [ln for ln in r.stderr.splitlines() if re.search(r"error|couldn't create|failed", ln)]
+    assert not bad, "\n".join(bad)
+
+
+def parse_notes(stderr: str) -> list[tuple[int, int, float]]:
+    return [(int(float(p)), int(float(v)), float(d)) for p, v, d in NOTE_RE.findall(stderr)]
+
+
+def same_notes(a: list[tuple[int, int, float]], b: list[tuple[int, int, float]]) -> bool:
+    """Equal pitches and velocities, durations equal to Pd's printing precision."""
+    return len(a) == len(b) and all(
+        x[:2] == y[:2] and abs(x[2] - y[2]) <= 1e-4 * max(1.0, y[2])
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+@needs_pd
+@pytest.mark.slow
+def test_shipped_patch_plays_a_real_server(livernn_server):
+    host, port = livernn_server
+    with OscListener(host, port) as ears:
+        r = run_pd(
+            "-path", str(PATCH.parent),
+            "-send", f"livernn-connect {host} {port}",
+            "-open", str(WRAPPER),
+            timeout=60,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        assert "TIMEOUT" not in r.stderr, f"Pd got too few notes:\n{r.stderr[-3000:]}"
+        assert "livernn-error" not in r.stderr, r.stderr  # the server refused something Pd sent
+        status = ears.status()
+        heard = ears.notes()
+
+    notes = parse_notes(r.stderr)
+    assert len(notes) >= 12, r.stderr
+    for pitch, velocity, seconds in notes:
+        assert 0 <= pitch <= 127 and 1 <= velocity <= 127 and seconds > 0
+    # the very notes the server sent to its other subscriber, in the same order
+    assert any(
+        same_notes(notes, heard[i : i + len(notes)]) for i in range(len(heard) - len(notes) + 1)
+    ), (notes, heard)
+    # what the wrapper sent through the shipped patch's receivers reached the server
+    assert status["tempo"] == pytest.approx(240.0)
+    assert status["temperature"] == pytest.approx(0.8, abs=1e-6)

@@ -1,0 +1,107 @@
+"""The Sonic Pi client (patches/sonic-pi/livernn.rb), run by a real headless Sonic Pi.
+
+A real ``sonic-pi-server`` (Ruby + Erlang + scsynth on a dummy JACK server) runs the SHIPPED
+file unchanged, as if pasted into a buffer and Run, against a real ``livernn serve``; only the
+server's port comes from the environment (``LIVERNN_OSC_PORT``, which the file reads). Sonic
+Pi's own log (what its GUI shows, on the GUI port) proves it received each note cue and played
+it with a synth; a second OSC listener proves those are the notes the server sent; the server's
+/livernn/status proves the file's settings arrived. Then, like a performer, we change the
+temperature in the code and Run again: only the change is sent, and the notes keep coming.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.osc_listener import OscListener
+from tests.support.sonicpi import skip_unless_installed, sonic_pi
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIENT = ROOT / "patches" / "sonic-pi" / "livernn.rb"
+PLAYED_RE = re.compile(r"synth :(\w+), \{note: ([\d.]+), amp: ([\d.]+)")
+
+pytestmark = [pytest.mark.slow, pytest.mark.sonicpi]
+
+
+@pytest.fixture
+def livernn_server(tiny_model_path):
+    """A real ``livernn serve`` on free ports with the tiny model: (host, port)."""
+    server = pytest.importorskip(
+        "tests.support.server", reason="livernn serve helper not built yet"
+    )
+    with server.serve(tiny_model_path) as s:  # noqa: F841 - API pending
+        yield s.osc_host, s.osc_port
+
+
+def setting(code: str, name: str) -> str:
+    m = re.search(rf"^{name}\s*=\s*(\S+)", code, re.M)
+    assert m, f"{name} is not set in {CLIENT.name}"
+    return m.group(1)
+
+
+def played(sp) -> list[tuple[str, int, float]]:
+    """(synth, pitch, amp) of every synth Sonic Pi's log says it played."""
+    return [
+        (s, int(float(n)), float(a)) for s, n, a in PLAYED_RE.findall("\n".join(sp.log_lines()))
+    ]
+
+
+def wait_until(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_shipped_file_plays_notes_from_a_real_server(livernn_server, tmp_path):
+    skip_unless_installed()
+    host, port = livernn_server
+    code = CLIENT.read_text()
+    synth = setting(code, "livernn_synth").lstrip(":")
+    with (
+        OscListener(host, port) as ears,
+        sonic_pi(tmp_path, env={"LIVERNN_OSC_PORT": str(port)}) as sp,
+    ):
+        sp.run_code(code)
+        ok = wait_until(lambda: len(played(sp)) >= 8, timeout=40)
+        assert not sp.errors(), sp.errors()
+        assert ok, f"Sonic Pi played {len(played(sp))} notes; its log:\n" + "\n".join(
+            sp.log_lines()[-20:]
+        )
+        status = ears.status()
+        heard = ears.notes()
+        notes = played(sp)
+
+        # Sonic Pi played each cue with the file's synth, loudness from the velocity
+        assert {s for s, _, _ in notes} == {synth}
+        pitches = [p for _, p, _ in notes]
+        sent = [p for p, _, _ in heard]
+        starts = [i for i in range(len(sent)) if sent[i : i + len(pitches)] == pitches]
+        assert starts, f"Sonic Pi played {pitches}, the server sent {sent}"
+        same = heard[starts[0] : starts[0] + len(pitches)]
+        for (_, _, amp), (_, velocity, _) in zip(notes, same, strict=True):
+            assert amp == pytest.approx(velocity / 127.0, abs=1e-3)
+        assert any("/livernn/seed" in ln for ln in sp.log_lines()), "the seed was never sent"
+
+        # the file's settings reached the server
+        assert status["temperature"] == pytest.approx(float(setting(code, "livernn_temperature")))
+        assert status["tempo"] == pytest.approx(float(setting(code, "livernn_tempo")))
+        assert status["key"] == setting(code, "livernn_key").strip('"')
+
+        # live coding: change the temperature and Run again; the tune goes on
+        seeds_before = len(sp.log_lines())
+        count = len(notes)
+        sp.run_code(
+            re.sub(r"^livernn_temperature\s*=\s*\S+", "livernn_temperature = 0.5", code, flags=re.M)
+        )
+        assert wait_until(lambda: ears.status()["temperature"] == pytest.approx(0.5), timeout=10)
+        assert wait_until(lambda: len(played(sp)) >= count + 4, timeout=20), "notes stopped"
+        assert not sp.errors(), sp.errors()
+        resent = [ln for ln in sp.log_lines()[seeds_before:] if "/livernn/seed" in ln]
+        assert not resent, f"a temperature change must not re-send the seed: {resent}"
