@@ -42,6 +42,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory):
         sample_chars=0,
         plot=False,
         quiet=True,
+        threads=1,  # the tiny model is fastest on one thread; no contention on a shared CPU
         seed=0,
     )
     mcfg = ModelConfig(vocab_size=1, cell="gru", layers=2, hidden=32, embedding=16, dropout=0.0)

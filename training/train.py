@@ -134,7 +134,8 @@ def model_from_checkpoint(ck: dict) -> tuple[CharRNN, Vocab]:
     try:
         model.load_state_dict(ck["model"])
     except RuntimeError as e:
-        raise ModelError(f"checkpoint weights do not fit its config: {str(e)[:200]}") from None
+        detail = " ".join(str(e).split())  # one line
+        raise ModelError(f"checkpoint weights do not fit its config: {detail[:300]}") from None
     return model.eval(), vocab
 
 
