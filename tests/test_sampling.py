@@ -194,5 +194,12 @@ def test_never_nan_always_in_range_mask_respected(case):
     assert ids.shape == (logits.shape[0],)
     assert ((ids >= 0) & (ids < logits.shape[1])).all()
     assert (p[np.arange(len(ids)), ids] > 0).all()
-    one = sample(logits[0], params, np.random.default_rng(seed), None if mask is None else mask[0])
+    m0 = None if mask is None else mask[0]
+    one = sample(logits[0], params, np.random.default_rng(seed), m0)
     assert isinstance(one, int) and 0 <= one < logits.shape[1]
+    # the one-row fast path gives the same distribution as the batched path
+    two = np.stack([logits[0], logits[0]])
+    m2 = None if mask is None else np.stack([m0, m0])
+    np.testing.assert_allclose(
+        probabilities(logits[0], params, m0)[0], probabilities(two, params, m2)[1], atol=1e-12
+    )
