@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from livernn.abc import ornaments as orn
 from livernn.abc.events import Bar, Event, NoteEvent, TuneChange, TuneEnd, TuneStart
-from livernn.abc.repeats import Repeats
+from livernn.abc.repeats import MAX_SECTION_NOTES, Cells, Repeats
 from livernn.abc.tables import (
     NATURALS,
     NO_ACCIDENTALS,
@@ -89,10 +89,12 @@ _TUPLET_Q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}
 _MAX_TEXT = 256  # longest quoted text / field / decoration read before giving up
 _NO_BAR_ACC: tuple[int | None, ...] = (None,) * 7
 _EPS = 1e-9
+_NO_BROKEN = orn.STACCATO | orn.FERMATA
 
 # A note waiting for a tie or broken rhythm: pitches, onset, duration, decorations,
-# unit length, letter index (-1 for chords and rests), octave base (MIDI of C).
-Held = tuple[tuple[int, ...], float, float, int, float, int, int]
+# unit length, letter index (-1 for chords and rests), octave base (MIDI of C), written
+# length in units.
+Held = tuple[tuple[int, ...], float, float, int, float, int, int, float]
 
 
 class AbcInterpreter:
@@ -188,6 +190,7 @@ class AbcInterpreter:
         self._meter_given = False
         self._unit_given: float | None = None
         self._tempo_text = ""
+        self._parts_spec = ""
         self._key: tuple[int, ...] = NO_ACCIDENTALS
         self._unit = 0.5
         self._start_body_state()
@@ -220,6 +223,12 @@ class AbcInterpreter:
         self._tup_left = 0
         self._tup_factor = 1.0
         self._rep = Repeats(0.0)
+        self._tempo = 120.0  # the tune's Q: (trills depend on it, as in abc2midi)
+        self._parts: tuple[tuple[str, Cells, float], ...] = ()  # finished parts, in order
+        self._part_label = ""  # the part being written ("" before any P: in the body)
+        self._part_origin = 0.0
+        self._part_cells: Cells = None
+        self._part_count = 0
 
     def _header_line(self, line: str) -> None:
         s = line.strip()
@@ -251,6 +260,8 @@ class AbcInterpreter:
                 self._unit_given = parse_unit(value)
             elif f == "Q":
                 self._tempo_text = value
+            elif f == "P":
+                self._parts_spec = value
             elif f == "K":
                 self._key_text = value
                 self._key = parse_key(value)
@@ -268,6 +279,7 @@ class AbcInterpreter:
         self._unit = self._unit_given if self._unit_given else self._meter.default_unit
         tempo = parse_tempo(self._tempo_text, self._unit) if self._tempo_text else None
         self._start_body_state()
+        self._tempo = tempo or 120.0
         self._mode = _BODY
         self._out.append(
             TuneStart(
@@ -284,6 +296,8 @@ class AbcInterpreter:
     def _end_tune(self) -> None:
         self._st = _S_NONE
         self._finalize(force=True)
+        if self._parts_spec and self._part_label:
+            self._play_parts()
         self._out.append(TuneEnd(tune=self._tune, beat=self._pos))
         self._tune += 1
         self._mode = _FREE
@@ -525,8 +539,9 @@ class AbcInterpreter:
                 self._chord_char(c)
                 return
         if c in " \t\r":
+            return  # the held note waits: abc2midi reads 'A >B' as a broken rhythm
+        if c != ">" and c != "<" and c != "-" and c != '"' and self._held is not None:
             self._finalize()
-            return
         if c == "|":
             self._st = _S_BAR
             self._buf = "|"
@@ -561,7 +576,6 @@ class AbcInterpreter:
             self._finalize()
             self._st = _S_PAREN
         elif c == '"':
-            self._finalize()
             self._st = _S_QUOTE
             self._buf = ""
         elif c == "!":
@@ -670,13 +684,20 @@ class AbcInterpreter:
         if deco & orn.FERMATA and pitches and self._ornaments:
             dur *= 2.0
         held = self._held
-        if self._broken and held is not None:
+        # abc2midi applies a > or < only between notes of the same written length, and not
+        # to staccato or fermata notes
+        if (
+            self._broken
+            and held is not None
+            and abs(held[7] - units) < _EPS
+            and not (held[3] | deco) & _NO_BROKEN
+        ):
             k = min(abs(self._broken), 3)
             short = 0.5**k
             long_ = 2.0 - short
             f_prev, f_this = (long_, short) if self._broken > 0 else (short, long_)
             hdur = held[2] * f_prev
-            held = (held[0], held[1], hdur, held[3], held[4], held[5], held[6])
+            held = (held[0], held[1], hdur, held[3], held[4], held[5], held[6], held[7])
             self._held = held
             self._pos = round(held[1] + hdur, 9)
             dur *= f_this
@@ -687,14 +708,14 @@ class AbcInterpreter:
         onset = self._pos
         if self._tie and held is not None and pitches and pitches == held[0]:
             total = min(held[2] + dur, self._max_note)
-            self._held = (pitches, held[1], total, held[3] | deco, held[4], held[5], held[6])
+            self._held = (pitches, held[1], total, held[3] | deco, held[4], held[5], held[6], units)
             self._pos = round(held[1] + total, 9)
             self._tie = False
             return
         if held is not None:
             self._tie = False
             self._emit_held(held)
-        self._held = (pitches, onset, dur, deco, self._unit, letter, base)
+        self._held = (pitches, onset, dur, deco, self._unit, letter, base, units)
         self._pos = round(onset + dur, 9)
 
     def _finalize(self, force: bool = False) -> None:
@@ -708,7 +729,7 @@ class AbcInterpreter:
         self._emit_held(held)
 
     def _emit_held(self, held: Held) -> None:
-        pitches, onset, dur, deco, unit, letter, base = held
+        pitches, onset, dur, deco, unit, letter, base, _ = held
         if not pitches:
             return
         emit = self._emit
@@ -717,7 +738,7 @@ class AbcInterpreter:
                 up_l = (letter + 1) % 7
                 up = base + (12 if letter == 6 else 0) + NATURALS[up_l] + self._key[up_l]
                 if deco & orn.TRILL:
-                    notes = orn.trill(pitches[0], up, onset, dur)
+                    notes = orn.trill(pitches[0], up, onset, dur, orn.trill_step(self._tempo))
                 else:
                     lo_l = (letter + 6) % 7
                     lo = base - (12 if letter == 0 else 0) + NATURALS[lo_l] + self._key[lo_l]
@@ -742,6 +763,8 @@ class AbcInterpreter:
         self._out.append(NoteEvent(pitch, onset, dur, self._velocity, self._tune))
         if self._expand:
             self._rep.record(pitch, onset, dur)
+        if self._part_label:
+            self._part_record(pitch, onset, dur)
 
     def _bar(self, sym: str, ending: int) -> None:
         """A bar line ``sym`` (``|``, ``||``, ``|]``, ``[|``, ``:|``, ``|:``, ``::`` ...)."""
@@ -757,6 +780,7 @@ class AbcInterpreter:
             self._carry = (letter, acc) if acc is not None else None
         self._bacc = _NO_BAR_ACC
         self._broken = 0
+        self._deco = 0
         if self._expand:
             rep = self._rep
             if end_rep:
@@ -766,6 +790,8 @@ class AbcInterpreter:
                 tune = self._tune
                 for p, on, d in replay:
                     out.append(NoteEvent(p, on, d, vel, tune))
+                    if self._part_label:
+                        self._part_record(p, on, d)
                 self._pos = new_pos
             elif "||" in sym or "]" in sym or "[" in sym:
                 rep.end_ending(self._pos)
@@ -813,6 +839,79 @@ class AbcInterpreter:
             if tempo is None:
                 self._skip(len(value) + 2, "bad Q: field")
                 return
+            self._tempo = tempo
+        elif f == "P":
+            self._start_part(value[:1])
+            return
         else:
             return  # T: P: W: w: N: ... have no effect on the notes
         self._out.append(TuneChange(self._tune, self._pos, f, value, tempo))
+
+    # ------------------------------------------------------------------ parts (P:)
+    def _part_record(self, pitch: int, onset: float, dur: float) -> None:
+        if self._part_count < MAX_SECTION_NOTES:
+            self._part_cells = ((pitch, onset - self._part_origin, dur), self._part_cells)
+            self._part_count += 1
+
+    def _close_part(self) -> None:
+        if self._part_label:
+            self._parts += ((self._part_label, self._part_cells, self._pos - self._part_origin),)
+
+    def _start_part(self, label: str) -> None:
+        """``P:X`` in the body: part X starts here (the header's ``P:`` gives the order)."""
+        self._finalize(force=True)
+        self._close_part()
+        self._part_label = label if label.isalpha() else ""
+        self._part_origin = self._pos
+        self._part_cells = None
+        self._part_count = 0
+
+    def _play_parts(self) -> None:
+        """At the tune end, play the parts the header's order asks for after those written
+        (``P:ABA``: part A again, a da capo), as abc2midi does."""
+        self._close_part()
+        self._part_label = ""
+        written = [label for label, _, _ in self._parts]
+        order = expand_parts(self._parts_spec)
+        if len(order) <= len(written) or order[: len(written)] != written:
+            return
+        stored = {label: (cells, length) for label, cells, length in self._parts}
+        for label in order[len(written) :]:
+            if label not in stored:
+                continue
+            cells, length = stored[label]
+            notes = []
+            while cells is not None:
+                notes.append(cells[0])
+                cells = cells[1]
+            pos = self._pos
+            for p, on, d in reversed(notes):
+                self._out.append(NoteEvent(p, on + pos, d, self._velocity, self._tune))
+            self._pos = round(pos + length, 9)
+
+
+def expand_parts(spec: str, limit: int = 64) -> list[str]:
+    """``ABA`` -> [A, B, A]; ``A2B`` -> [A, A, B]; ``(AB)2C`` -> [A, B, A, B, C]; dots and
+    spaces are ignored. At most ``limit`` parts."""
+    out: list[str] = []
+    stack: list[list[str]] = []
+    last: list[str] = []
+    i = 0
+    spec = spec.split("%")[0]
+    while i < len(spec) and len(out) <= limit:
+        c = spec[i]
+        if c.isalpha() and c.isupper():
+            last = [c]
+            (stack[-1] if stack else out).append(c)
+        elif c.isdigit():
+            n = int(c)
+            target = stack[-1] if stack else out
+            target.extend(last * (n - 1))
+        elif c == "(":
+            stack.append([])
+            last = []
+        elif c == ")" and stack:
+            last = stack.pop()
+            (stack[-1] if stack else out).extend(last)
+        i += 1
+    return out[:limit]

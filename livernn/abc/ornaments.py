@@ -4,7 +4,9 @@ tests/test_abc_golden.py). Pure functions of one note.
 - staccato ``.``: the note sounds for half its length (the beat position is unchanged);
 - fermata ``H`` / ``!fermata!``: the note lasts twice as long (the position moves too);
 - trill ``T`` / ``!trill!``: alternating upper neighbour and main note, starting above, in
-  n = max(1, floor(length / (1/8 beat))) equal steps;
+  n = floor(length / step) equal steps; the step is 1/8 beat at 75..149 quarter notes per
+  minute (the tune's Q:, 120 when none), halved below and doubled above each octave of
+  tempo, so that it lasts 50..100 ms;
 - roll ``~`` / ``!roll!`` is ``~`` only: on a note three units long, main (one unit), upper
   (1/4 unit), main (3/4), lower (1/4), main (3/4); otherwise upper (1/4 unit) then main.
 """
@@ -16,13 +18,24 @@ ROLL = 2
 TRILL = 4
 FERMATA = 8
 
-TRILL_STEP = 0.125  # beats
-
 Note = tuple[int, float, float]
 
 
-def trill(pitch: int, upper: int, onset: float, dur: float) -> list[Note]:
-    n = int(dur / TRILL_STEP + 1e-9)
+def trill_step(tempo: float) -> float:
+    """Beats per trill note at ``tempo`` quarter notes per minute."""
+    step = 0.125
+    t = max(1.0, min(tempo, 4000.0))
+    while t >= 150.0:
+        t /= 2.0
+        step *= 2.0
+    while t < 75.0:
+        t *= 2.0
+        step /= 2.0
+    return step
+
+
+def trill(pitch: int, upper: int, onset: float, dur: float, step: float = 0.125) -> list[Note]:
+    n = int(dur / step + 1e-9)
     if n < 2:
         return [(pitch, onset, dur)]
     step = dur / n
