@@ -1,7 +1,8 @@
 """The Pure Data patch (patches/pd/livernn.pd), run by real Pd 0.53 headless.
 
 The end-to-end test runs the SHIPPED patch inside a small wrapper (tests/pd/livernn_test.pd
-loads it as an abstraction and drives it through its receivers, the way another patch would)
+loads it as an abstraction and drives it through the receive names of its choosers, sliders
+and buttons)
 against a real ``livernn serve`` subprocess: Pd sends key, meter, temperature, tempo, seed and
 start, prints every note that comes back, and quits by itself after 12 notes. A second OSC
 listener subscribed to the same server sees the same notes, and the server's /livernn/status
