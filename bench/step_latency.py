@@ -182,6 +182,24 @@ def table(rows: list[dict]) -> str:
     return head + "\n".join(lines)
 
 
+def reading(r: dict) -> str:
+    """One sentence per model that reads the ratios measured in this run."""
+    b1, b16, plain = r["b1"].median_us, r["b16"].median_us, r["b1_plain"].median_us
+    ratio = b1 / r["floor"]
+    where = (
+        "below the numpy floor (onnxruntime's GEMV streams faster than numpy's, so that floor "
+        "is an upper bound)"
+        if ratio < 1
+        else f"{ratio:.1f}x the floor (the rest is per-call overhead)"
+    )
+    return (
+        f"{r['arch']}: one step is {where}; 16 voices in one call cost {b16 / b1:.1f}x one "
+        f"voice ({16 * b1 / b16:.1f}x cheaper per voice); IO binding vs plain run "
+        f"{b1 / plain:.2f}x; prefill is {b1 / (r['prefill'].median_us / r['prefill_chars']):.1f}x "
+        f"faster per character than stepping."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
@@ -219,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         f"load average {os.getloadavg()[0]:.1f} at the end (a shared machine: p99 shows other "
         f"people's jobs). Measurements interleaved in {args.rounds} rounds.\n"
     )
+    notes += "\n" + " ".join(reading(r) for r in rows) + "\n"
     print(out + "\n" + notes)
     if args.write:
         cmd = "nice python bench/step_latency.py --write"

@@ -221,8 +221,15 @@ class OnnxModel:
                     "device 'cuda' needs onnxruntime-gpu and a GPU "
                     "(pip uninstall onnxruntime && pip install onnxruntime-gpu)"
                 )
-            gpu = self._session(data, [_CUDA, _CPU])
-            if _CUDA not in gpu.get_providers():
+            try:
+                gpu = self._session(data, [_CUDA, _CPU])
+                usable = _CUDA in gpu.get_providers()
+            except ModelError as e:
+                if device == "cuda":
+                    raise
+                log.warning("auto device: CUDA session failed, using the CPU (%s)", e)
+                usable = False
+            if not usable:
                 if device == "cuda":
                     raise ModelError("onnxruntime-gpu is installed but no CUDA GPU could be used")
             elif device == "cuda" or self._faster(gpu, cpu):
