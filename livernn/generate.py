@@ -6,10 +6,11 @@ The same model file, seed text and ``--rng-seed`` always give the same text.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from livernn.errors import ConfigError, ModelError
 from livernn.paths import DEFAULT_MODEL
@@ -143,6 +144,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
 
 
+def _stream_to(out: TextIO, seed: str, stream: Iterator[str]) -> None:
+    out.write(seed)
+    last = seed[-1]
+    for c in stream:
+        out.write(c)
+        out.flush()
+        last = c[-1]
+    if last != "\n":
+        out.write("\n")
+    out.flush()
+
+
 def run(args: argparse.Namespace) -> int:
     from livernn.model import OnnxModel
     from livernn.sampling import SamplingParams
@@ -163,16 +176,11 @@ def run(args: argparse.Namespace) -> int:
     model.vocab.encode(seed)
     stream = iter_generate(model, seed, args.length, params, args.rng_seed, args.tunes)
     if args.out is None:
-        out = sys.stdout
-        out.write(seed)
-        last = seed[-1]
-        for c in stream:
-            out.write(c)
-            out.flush()
-            last = c[-1]
-        if last != "\n":
-            out.write("\n")
-        out.flush()
+        try:
+            _stream_to(sys.stdout, seed, stream)
+        except BrokenPipeError:  # `livernn generate ... | head`: the reader has gone
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # no second error when Python exits
         return 0
     text = seed + "".join(stream)
     try:

@@ -184,3 +184,17 @@ def test_default_model_path_is_used(tmp_path):
 def test_generate_help_is_cheap():
     r = livernn("generate", "--help")
     assert r.returncode == 0 and "--rng-seed" in r.stdout and "--tunes" in r.stdout
+
+
+def test_cli_survives_a_closed_pipe(tiny_model_path):
+    # `livernn generate ... | head -c 10`: the reader leaves early; no traceback
+    exe = shutil.which("livernn")
+    cmd = [exe] if exe else [sys.executable, "-m", "livernn"]
+    args = ["generate", "--model", str(tiny_model_path), "--seed", "X:1\\n", "--length", "100000"]
+    proc = subprocess.Popen([*cmd, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    head = proc.stdout.read(10)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert head.startswith(b"X:1\n") and "Traceback" not in err and err == ""
