@@ -319,3 +319,31 @@ def test_trained_model_metadata(trained_path):
     assert meta.tokens_seen > 0 and np.isfinite(meta.val_bpc)
     assert json.loads(meta.props["livernn.vocab"]) == list(m.vocab.chars)
     assert count_parameters(trained_path) > 0
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+def test_real_export_of_other_cells(tmp_path, cell):
+    """The training exporter's LSTM/RNN files load, with S = 2*hidden for the LSTM."""
+    torch = pytest.importorskip("torch", reason="needs the [train] extra (torch)")
+    from livernn.vocab import Vocab
+    from training.export import export_model, metadata
+    from training.model import CharRNN, ModelConfig
+
+    torch.manual_seed(0)
+    vocab = Vocab(CHARS)
+    cfg = ModelConfig(len(vocab), cell, layers=2, hidden=12, embedding=8, dropout=0.0)
+    model = CharRNN(cfg)
+    meta = metadata(model, vocab, corpus="test", val_bpc=3.5, tokens_seen=10)
+    path = export_model(model, vocab, tmp_path / f"{cell}.onnx", meta)
+    a, b = OnnxModel(path, voices=2), OnnxModel(path)
+    assert a.meta.state_size == (24 if cell == "lstm" else 12)
+    la = a.prefill(1, SEED)
+    for c in SEED:
+        lb = b.step([b.vocab[c]])[0]
+    np.testing.assert_allclose(la, lb, atol=2e-5, rtol=1e-4)
+    np.testing.assert_allclose(a.get_state(1), b.get_state(0), atol=2e-5, rtol=1e-4)
+    assert not a.get_state(0).any()
+    with torch.no_grad():
+        ids = torch.from_numpy(b.vocab.encode(SEED)[None, :])
+        tl, _ = model(ids, model.initial_state(1))
+    np.testing.assert_allclose(la, tl[0, -1].numpy(), atol=1e-4)
