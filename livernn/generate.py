@@ -36,21 +36,21 @@ class TuneCounter:
 
     def __init__(self) -> None:
         self.completed = 0
-        self._line = ""
+        self.line = ""  # the current line so far
         self._in_tune = False
 
     def feed(self, c: str) -> int | None:
         ended: int | None = None
         if c == "\n":
-            if self._line.strip():
+            if self.line.strip():
                 self._in_tune = True
             elif self._in_tune:
                 self._in_tune = False
                 ended = 0
-            self._line = ""
+            self.line = ""
         else:
-            self._line += c
-            if self._line == "X:" and self._in_tune:
+            self.line += c
+            if self.line == "X:" and self._in_tune:
                 self._in_tune = False
                 ended = 2
         if ended is not None:
@@ -101,7 +101,7 @@ def iter_generate(
                 yield held + c
             return
         # hold back a line-initial "X" until we know whether it starts a new tune
-        if counter._line == "X":
+        if counter.line == "X":
             held = c
         else:
             if held:
