@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from livernn.abc import ornaments as orn
 from livernn.abc.events import Bar, Event, NoteEvent, TuneChange, TuneEnd, TuneStart
-from livernn.abc.repeats import MAX_SECTION_NOTES, Cells, Repeats
+from livernn.abc.repeats import DOUBLE_REP, MAX_TAPE, PLAY_ON_REP, REP_BAR, RepeatMachine, bar_kinds
 from livernn.abc.tables import (
     NATURALS,
     NO_ACCIDENTALS,
@@ -33,6 +33,8 @@ from livernn.abc.tables import (
 from livernn.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+Cells = tuple[tuple[int, float, float], "Cells"] | None  # newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +131,7 @@ class AbcInterpreter:
     @property
     def position(self) -> float:
         """Beat (quarter notes from the tune start) the writing cursor has reached."""
-        return self._pos
+        return self._rep.played(self._pos)
 
     @property
     def tune(self) -> int:
@@ -222,7 +224,7 @@ class AbcInterpreter:
         self._deco = 0
         self._tup_left = 0
         self._tup_factor = 1.0
-        self._rep = Repeats(0.0)
+        self._rep = RepeatMachine()
         self._tempo = 120.0  # the tune's Q: (trills depend on it, as in abc2midi)
         self._parts: tuple[tuple[str, Cells, float], ...] = ()  # finished parts, in order
         self._part_label = ""  # the part being written ("" before any P: in the body)
@@ -296,9 +298,10 @@ class AbcInterpreter:
     def _end_tune(self) -> None:
         self._st = _S_NONE
         self._finalize(force=True)
+        end = self.position
         if self._parts_spec and self._part_label:
-            self._play_parts()
-        self._out.append(TuneEnd(tune=self._tune, beat=self._pos))
+            end = self._play_parts()
+        self._out.append(TuneEnd(tune=self._tune, beat=end))
         self._tune += 1
         self._mode = _FREE
         self._line = ""
@@ -407,9 +410,11 @@ class AbcInterpreter:
         elif st == _S_BRACKET:
             self._st = _S_NONE
             if c in _DIGITS:
-                self._finalize()
+                self._finalize(force=True)
                 if self._expand:
-                    self._rep.begin_ending(ord(c) - 48, self._pos)
+                    buf: list[tuple[int, float, float]] = []
+                    self._rep.bar(PLAY_ON_REP, self._pos, ord(c) - 48, buf)
+                    self._play(buf)
             elif c == "|":
                 self._st = _S_BAR
                 self._buf = "[|"
@@ -760,20 +765,32 @@ class AbcInterpreter:
             dur = self._max_note
         if dur <= 0:
             return
-        self._out.append(NoteEvent(pitch, onset, dur, self._velocity, self._tune))
         if self._expand:
-            self._rep.record(pitch, onset, dur)
-        if self._part_label:
-            self._part_record(pitch, onset, dur)
+            buf: list[tuple[int, float, float]] = []
+            self._rep.note(pitch, onset, dur, buf)
+            self._play(buf)
+        else:
+            self._out.append(NoteEvent(pitch, onset, dur, self._velocity, self._tune))
+            if self._part_label:
+                self._part_record(pitch, onset, dur)
+
+    def _play(self, notes: list[tuple[int, float, float]]) -> None:
+        """Notes the repeat machine plays now (onsets in played beats)."""
+        out = self._out
+        vel = self._velocity
+        tune = self._tune
+        for p, on, d in notes:
+            out.append(NoteEvent(p, on, d, vel, tune))
+            if self._part_label:
+                self._part_record(p, on, d)
 
     def _bar(self, sym: str, ending: int) -> None:
         """A bar line ``sym`` (``|``, ``||``, ``|]``, ``[|``, ``:|``, ``|:``, ``::`` ...)."""
         if "|" not in sym and not sym.startswith("::"):
             self._skip(len(sym), f"not a bar line: {sym!r}")
             return
-        end_rep = sym[0] == ":"
-        start_rep = sym[-1] == ":" and len(sym) > 1
-        self._finalize(force=end_rep)
+        kind = bar_kinds(sym)
+        self._finalize(force=kind in (REP_BAR, DOUBLE_REP) or ending > 0)
         if self._tie and self._held is not None and self._held[5] >= 0:
             letter = self._held[5]
             acc = self._bacc[letter]
@@ -782,24 +799,12 @@ class AbcInterpreter:
         self._broken = 0
         self._deco = 0
         if self._expand:
-            rep = self._rep
-            if end_rep:
-                replay, new_pos = rep.end_repeat(self._pos)
-                out = self._out
-                vel = self._velocity
-                tune = self._tune
-                for p, on, d in replay:
-                    out.append(NoteEvent(p, on, d, vel, tune))
-                    if self._part_label:
-                        self._part_record(p, on, d)
-                self._pos = new_pos
-            elif "||" in sym or "]" in sym or "[" in sym:
-                rep.end_ending(self._pos)
-            if start_rep:
-                rep.start_section(self._pos)
+            buf: list[tuple[int, float, float]] = []
+            self._rep.bar(kind, self._pos, 0, buf)
             if ending:
-                rep.begin_ending(ending, self._pos)
-        self._out.append(Bar(self._tune, self._pos))
+                self._rep.bar(PLAY_ON_REP, self._pos, ending, buf)
+            self._play(buf)
+        self._out.append(Bar(self._tune, self.position))
 
     def _tuplet(self, text: str) -> None:
         parts = text.split(":")
@@ -845,36 +850,38 @@ class AbcInterpreter:
             return
         else:
             return  # T: P: W: w: N: ... have no effect on the notes
-        self._out.append(TuneChange(self._tune, self._pos, f, value, tempo))
+        self._out.append(TuneChange(self._tune, self.position, f, value, tempo))
 
     # ------------------------------------------------------------------ parts (P:)
     def _part_record(self, pitch: int, onset: float, dur: float) -> None:
-        if self._part_count < MAX_SECTION_NOTES:
+        if self._part_count < MAX_TAPE:
             self._part_cells = ((pitch, onset - self._part_origin, dur), self._part_cells)
             self._part_count += 1
 
     def _close_part(self) -> None:
         if self._part_label:
-            self._parts += ((self._part_label, self._part_cells, self._pos - self._part_origin),)
+            length = self.position - self._part_origin
+            self._parts += ((self._part_label, self._part_cells, length),)
 
     def _start_part(self, label: str) -> None:
         """``P:X`` in the body: part X starts here (the header's ``P:`` gives the order)."""
         self._finalize(force=True)
         self._close_part()
         self._part_label = label if label.isalpha() else ""
-        self._part_origin = self._pos
+        self._part_origin = self.position
         self._part_cells = None
         self._part_count = 0
 
-    def _play_parts(self) -> None:
+    def _play_parts(self) -> float:
         """At the tune end, play the parts the header's order asks for after those written
         (``P:ABA``: part A again, a da capo), as abc2midi does."""
         self._close_part()
         self._part_label = ""
         written = [label for label, _, _ in self._parts]
         order = expand_parts(self._parts_spec)
+        end = self.position
         if len(order) <= len(written) or order[: len(written)] != written:
-            return
+            return end
         stored = {label: (cells, length) for label, cells, length in self._parts}
         for label in order[len(written) :]:
             if label not in stored:
@@ -884,10 +891,10 @@ class AbcInterpreter:
             while cells is not None:
                 notes.append(cells[0])
                 cells = cells[1]
-            pos = self._pos
             for p, on, d in reversed(notes):
-                self._out.append(NoteEvent(p, on + pos, d, self._velocity, self._tune))
-            self._pos = round(pos + length, 9)
+                self._out.append(NoteEvent(p, on + end, d, self._velocity, self._tune))
+            end = round(end + length, 9)
+        return end
 
 
 def expand_parts(spec: str, limit: int = 64) -> list[str]:

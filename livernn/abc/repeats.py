@@ -1,101 +1,233 @@
-"""Repeat expansion: repeats are played as written, the way abc2midi plays them.
+"""Repeat expansion, played the way abc2midi 4.84 plays repeats and endings.
 
-Spec: https://abcnotation.com/wiki/abc:standard:v2.1#repeat_bar_symbols
-Rules (checked against abc2midi 4.84):
-- A section starts at the tune start, at ``|:``, and right after each ``:|`` that is not in
-  a first ending. ``||`` and ``|]`` do not start one.
-- ``:|`` plays the section again without its endings, so the repeated notes come out at
-  once with later onsets; ``::`` is ``:|`` then ``|:``.
-- Endings (``[1``, ``|1``, ``[2``, ``:|2``) are played once, as written, and not recorded.
-  After a later ending closed by ``||``/``|]``, the section goes on recording: a following
-  ``:|`` repeats the body before the endings plus what came after them (abc2midi does).
+Spec: https://abcnotation.com/wiki/abc:standard:v2.1#repeat_bar_symbols . abc2midi reads a
+tune in two steps, and this module does both as the characters stream in:
 
-The recorded notes are an immutable linked list, so copying the interpreter is O(1) here.
+1. Missing start repeats are assumed (abc2midi's ``fixreps``): the music starts with an
+   implicit ``||``; a ``:|`` (or ``::``, or the first ``[1``) with no ``|:`` before it turns
+   the last ``||`` or ``:|`` before it (or the tune start) into ``|:`` (a ``:|`` there
+   becomes ``::``). After the tune's first ending, ``:|`` no longer assumes anything.
+2. A small machine plays the bar lines: ``|:`` remembers where a section starts; ``:|`` on
+   the first pass goes back there (pass 2); an ending ``[n`` is played on pass n and
+   otherwise skipped, with what follows, up to the next ``:|``, ``|:``, ``||``, ``|]``,
+   ``[|`` or ending (that bar line is skipped too); playing ending n lets a later ``:|`` go
+   back once more.
+
+Everything the tune has written so far is kept on a tape (an immutable linked list, so
+copying the machine is O(1)); going back replays the tape at once with later onsets, so a
+``:|`` emits the repeated notes together. Tape times are "written" beats (no repeats);
+``shift`` maps them to played beats.
 """
 
 from __future__ import annotations
 
-Note = tuple[int, float, float]  # pitch, onset, duration
-# A cons list: None or (note, previous cell). Newest first.
-Cells = tuple[Note, "Cells"] | None
+# Bar kinds (abc2midi's feature names)
+SINGLE, DOUBLE, THIN_THICK, THICK_THIN, BAR_REP, REP_BAR, DOUBLE_REP, PLAY_ON_REP = range(8)
+_STOPS = frozenset((REP_BAR, BAR_REP, DOUBLE, THICK_THIN, THIN_THICK, PLAY_ON_REP))
 
-MAX_SECTION_NOTES = 4096  # longer sections are not repeated (keeps bursts and memory bounded)
+MAX_TAPE = 20000  # entries kept per tune; a longer tune stops repeating (bounded memory)
+
+Note = tuple[int, float, float]  # pitch, played onset, duration
+# Tape entries: (0, pitch, written onset, duration) for a note, (1, kind, written beat,
+# ending number) for a bar line. The tape is a cons list, newest first.
+Entry = tuple[int, int, float, float]
+Tape = tuple[Entry, "Tape"] | None
 
 
-class Repeats:
-    """The current section: its recorded notes (onsets relative to the section, endings
-    left out), whether it is recording, and which ending we are in."""
+def bar_kinds(sym: str) -> int:
+    """The kind of a bar-line symbol such as ``|``, ``||``, ``:|``, ``|:``, ``::``."""
+    if len(sym) > 1 and sym[0] == ":" and sym[-1] == ":":
+        return DOUBLE_REP
+    if sym[0] == ":":
+        return REP_BAR
+    if sym[-1] == ":":
+        return BAR_REP
+    if sym == "||":
+        return DOUBLE
+    if sym.startswith("["):
+        return THICK_THIN
+    if "]" in sym:
+        return THIN_THICK
+    return SINGLE
 
-    __slots__ = ("origin", "length", "recording", "cells", "count", "ending", "overflow")
 
-    def __init__(self, start: float = 0.0) -> None:
-        self.start_section(start)
+class RepeatMachine:
+    """The tape, abc2midi's repeat fix-ups, and the pass machine that plays the tape."""
 
-    def copy(self) -> Repeats:
-        r = Repeats.__new__(Repeats)
-        r.origin = self.origin
-        r.length = self.length
-        r.recording = self.recording
-        r.cells = self.cells
-        r.count = self.count
-        r.ending = self.ending
-        r.overflow = self.overflow
-        return r
+    __slots__ = (
+        "tape", "n", "conv", "pc", "pass_", "expect", "maxpass", "save", "save_w",
+        "shift", "skipping", "skip_w", "f_expect", "f_nplays", "f_rep", "f_rep_kind",
+        "f_rep_w", "overflow",
+    )  # fmt: skip
 
-    def start_section(self, pos: float) -> None:
-        self.origin = pos  # absolute beat of the section's relative time 0
-        self.length = 0.0  # recorded beats (while not recording)
-        self.recording = True
-        self.cells: Cells = None
-        self.count = 0
-        self.ending = 0
+    def __init__(self) -> None:
+        self.tape: Tape = None
+        self.n = 0
+        self.conv: dict[int, int] = {}  # bar kinds changed by the fix-ups (never mutated)
+        self.pc = 0  # next tape entry to play; == n when live
+        self.pass_ = 1
+        self.expect = 0
+        self.maxpass = 2
+        self.save = -1  # tape index of the section start (-1: the tune start)
+        self.save_w = 0.0
+        self.shift = 0.0  # played beat = written beat + shift
+        self.skipping = False  # inside an ending that this pass does not play
+        self.skip_w = 0.0
+        self.f_expect = 0
+        self.f_nplays = 0
+        self.f_rep = -1  # where a missing |: would go (-1: the tune start)
+        self.f_rep_kind = DOUBLE
+        self.f_rep_w = 0.0
         self.overflow = False
 
-    def record(self, pitch: int, onset: float, duration: float) -> None:
-        if not self.recording or self.overflow:
+    def copy(self) -> RepeatMachine:
+        new = RepeatMachine.__new__(RepeatMachine)
+        for name in RepeatMachine.__slots__:
+            setattr(new, name, getattr(self, name))
+        return new
+
+    def played(self, written: float) -> float:
+        """The played beat of the written beat ``written`` (the cursor)."""
+        return (self.skip_w if self.skipping else written) + self.shift
+
+    # ------------------------------------------------------------------ input
+    def note(self, pitch: int, onset: float, duration: float, out: list[Note]) -> None:
+        """A note at written beat ``onset``; what is heard now goes to ``out``."""
+        if not self.skipping:
+            out.append((pitch, onset + self.shift, duration))
+        self._append((0, pitch, onset, duration))
+
+    def bar(self, kind: int, beat: float, ending: int, out: list[Note]) -> None:
+        """A bar line (or an ending when ``kind`` is PLAY_ON_REP) at written ``beat``."""
+        kind = self._fix(kind, beat)
+        idx = self.n
+        self._append((1, kind, beat, float(ending)))
+        if self.overflow:
             return
-        if self.count >= MAX_SECTION_NOTES:
-            self.overflow = True
-            self.cells = None
+        self._exec(kind, beat, ending, idx, out)
+        if self.pc != self.n:
+            self._run(out)
+
+    def _append(self, entry: Entry) -> None:
+        if self.overflow:
             return
-        self.cells = ((pitch, onset - self.origin, duration), self.cells)
-        self.count += 1
+        if self.n >= MAX_TAPE:
+            self.overflow = True  # stop repeating: drop the tape and play on as written
+            self.tape = None
+            self.skipping = False
+            return
+        self.tape = (entry, self.tape)
+        self.n += 1
+        self.pc = self.n
 
-    def begin_ending(self, number: int, pos: float) -> None:
-        """``[1``, ``|1``, ``[2`` ...: endings are played once and never recorded."""
-        if self.recording:
-            self.length = pos - self.origin
-            self.recording = False
-        self.ending = max(number, 1)
+    # ------------------------------------------------------------------ abc2midi fixreps
+    def _fix(self, kind: int, beat: float) -> int:
+        if kind == DOUBLE:
+            self.f_rep, self.f_rep_kind, self.f_rep_w = self.n, DOUBLE, beat
+        elif kind == BAR_REP:
+            if self.f_expect:
+                kind = DOUBLE_REP
+            self.f_expect = 1
+        elif kind == REP_BAR:
+            if not self.f_expect and self.f_nplays < 1:
+                self._assume_start()
+            self.f_expect = 0
+            self.f_rep, self.f_rep_kind, self.f_rep_w = self.n, REP_BAR, beat
+        elif kind == PLAY_ON_REP:
+            if self.f_nplays == 0 and not self.f_expect:
+                self._assume_start()
+            self.f_nplays += 1
+        elif kind == DOUBLE_REP:
+            if not self.f_expect:
+                self._assume_start()
+            self.f_expect = 1
+        return kind
 
-    def end_ending(self, pos: float) -> None:
-        """``||``, ``|]`` or ``[|`` after a later ending: recording goes on (abc2midi repeats
-        the body and what follows the endings at the next ``:|``)."""
-        if self.ending >= 2 and not self.recording:
-            self.origin = pos - self.length
-            self.recording = True
-            self.ending = 0
-
-    def end_repeat(self, pos: float) -> tuple[list[Note], float]:
-        """``:|`` at ``pos``: the notes to play again (shifted) and the new position."""
-        if self.ending >= 2:  # a ':|' closing a later ending: nothing more to repeat
-            self.start_section(pos)
-            return [], pos
-        if self.recording:
-            self.length = pos - self.origin
-        length = self.length
-        replay: list[Note] = []
-        if length > 0 and not self.overflow:
-            cell = self.cells
-            while cell is not None:
-                p, on, d = cell[0]
-                if on < length - 1e-9:
-                    replay.append((p, on + pos, d))
-                cell = cell[1]
-            replay.reverse()
-        new_pos = pos + length if length > 0 and not self.overflow else pos
-        if self.ending == 1:  # first ending: the second comes next, the section goes on
-            self.recording = False
+    def _assume_start(self) -> None:
+        """Make the remembered bar a ``|:`` (``::`` if it was ``:|``); the machine has
+        already played it, so it starts the section now, as that bar would have."""
+        if self.f_rep_kind == DOUBLE:
+            new = BAR_REP
+        elif self.f_rep_kind == REP_BAR:
+            new = DOUBLE_REP
         else:
-            self.start_section(new_pos)
-        return replay, new_pos
+            return
+        if self.f_rep >= 0:
+            conv = dict(self.conv)
+            conv[self.f_rep] = new
+            self.conv = conv
+        self.f_rep_kind = new
+        if not self.skipping:
+            self.save = self.f_rep
+            self.save_w = self.f_rep_w
+            self.expect = 1
+            self.pass_ = 1
+            self.maxpass = 2
+
+    # ------------------------------------------------------------------ the pass machine
+    def _exec(self, kind: int, beat: float, ending: int, idx: int, out: list[Note]) -> None:
+        if self.skipping:
+            if kind in _STOPS:  # the skipped ending ends here; this bar is skipped too
+                self.skipping = False
+                self.shift -= beat - self.skip_w
+            return
+        if kind == BAR_REP:
+            self._start(idx, beat)
+        elif kind == REP_BAR:
+            if self.pass_ == 1:
+                if self.expect:
+                    self.pass_ += 1
+                    self.expect = 0
+                    self._jump(beat)
+            elif self.pass_ < self.maxpass:
+                self.expect = 0
+                self.pass_ += 1
+                self._jump(beat)
+        elif kind == DOUBLE_REP:
+            if self.pass_ > 1:
+                self._start(idx, beat)
+            elif not self.expect:
+                self.expect = 1
+                self.save, self.save_w, self.pass_ = idx, beat, 1
+            else:
+                self.pass_ += 1
+                self._jump(beat)
+        elif kind == PLAY_ON_REP:
+            passnum = self.pass_ if (self.expect or self.pass_ > 1) else 1
+            if ending != passnum:
+                self.skipping = True
+                self.skip_w = beat
+            elif self.maxpass < 4:
+                self.maxpass = self.pass_ + 1
+
+    def _start(self, idx: int, beat: float) -> None:
+        self.save, self.save_w = idx, beat
+        self.expect = 1
+        self.pass_ = 1
+        self.maxpass = 2
+
+    def _jump(self, beat: float) -> None:
+        self.shift += beat - self.save_w
+        self.pc = self.save + 1
+
+    def _run(self, out: list[Note]) -> None:
+        """Play the tape from ``pc`` to its end (a jump back: the repeated notes)."""
+        while self.pc < self.n:
+            start = self.pc
+            entries: list[Entry] = []
+            cell = self.tape
+            for _ in range(self.n - start):
+                entries.append(cell[0])  # type: ignore[index]
+                cell = cell[1]  # type: ignore[index]
+            entries.reverse()
+            self.pc = self.n
+            conv = self.conv
+            for i, e in enumerate(entries):
+                if e[0] == 0:
+                    if not self.skipping:
+                        out.append((e[1], e[2] + self.shift, e[3]))
+                    continue
+                idx = start + i
+                self._exec(conv.get(idx, e[1]), e[2], int(e[3]), idx, out)
+                if self.pc != self.n:  # jumped again
+                    break
