@@ -79,6 +79,8 @@ def test_clean_eol_bang_quotes_and_decorations() -> None:
     opts = CleanOptions(eol_bang=True, quotes=True, decorations=True)
     t1 = clean_tune(tunes[0], opts)
     assert t1.splitlines()[-2:] == ['"D"A2 B c2 d|e3 f3|', "g2 a b2 :|"]
+    # removals leave no runs of blanks behind
+    assert clean_tune('X:1\nK:G\n "4"A  "^x" B|\\', opts).splitlines()[-1] == "A B|\\"
     t2 = clean_tune(tunes[1], opts)
     # inline fields stay verbatim, chord names stay, the x rest stays, H fermata goes
     assert t2.splitlines()[-1] == '[K:Gmix] GAB x2 c|[M:2/4] d2 "Am"e2|]'

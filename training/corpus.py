@@ -200,6 +200,9 @@ def _clean_music_line(line: str, opts: CleanOptions) -> str:
     out = "".join(parts)
     if opts.eol_bang:
         out = re.sub(r"!\s*$", "", out)
+    if opts.quotes or opts.decorations:
+        # removals leave runs of blanks; one blank means the same to ABC (it breaks beams)
+        out = re.sub(r"[ \t]{2,}", " ", out).lstrip(" \t")
     out = re.sub(r"[ \t]+$", "", out)
     return out
 
