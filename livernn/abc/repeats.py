@@ -3,10 +3,10 @@
 Spec: https://abcnotation.com/wiki/abc:standard:v2.1#repeat_bar_symbols . abc2midi reads a
 tune in two steps, and this module does both as the characters stream in:
 
-1. Missing start repeats are assumed (abc2midi's ``fixreps``): the music starts with an
-   implicit ``||``; a ``:|`` (or ``::``, or the first ``[1``) with no ``|:`` before it turns
-   the last ``||`` or ``:|`` before it (or the tune start) into ``|:`` (a ``:|`` there
-   becomes ``::``). After the tune's first ending, ``:|`` no longer assumes anything.
+1. Missing start repeats are assumed (abc2midi's ``fixreps``): a ``:|`` (or ``::``, or the
+   first ``[1``) with no ``|:`` before it turns the last ``:|`` before it into ``::`` (or
+   assumes ``|:`` at the tune start); ``||`` plays no part. After the tune's first ending,
+   ``:|`` no longer assumes anything.
 2. A small machine plays the bar lines: ``|:`` remembers where a section starts; ``:|`` on
    the first pass goes back there (pass 2); an ending ``[n`` is played on pass n and
    otherwise skipped, with what follows, up to the next ``:|``, ``|:``, ``||``, ``|]``,
@@ -122,9 +122,7 @@ class RepeatMachine:
 
     # ------------------------------------------------------------------ abc2midi fixreps
     def _fix(self, kind: int, beat: float) -> int:
-        if kind == DOUBLE:
-            self.f_rep, self.f_rep_kind, self.f_rep_w = self.n, DOUBLE, beat
-        elif kind == BAR_REP:
+        if kind == BAR_REP:
             if self.f_expect:
                 kind = DOUBLE_REP
             self.f_expect = 1

@@ -50,7 +50,9 @@ def parse_key(text: str) -> tuple[int, ...]:
         return NO_ACCIDENTALS
     first = words[0]
     if first[0] not in "ABCDEFG":
-        if first.lower() in ("none", "hp"):
+        if first.lower() == "hp":  # highland pipes: abc2midi plays F# and C#
+            base = signature(2)
+        elif first.lower() == "none":
             base = NO_ACCIDENTALS
         elif first.startswith(("^", "_", "=")):
             base = NO_ACCIDENTALS
