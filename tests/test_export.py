@@ -144,3 +144,37 @@ def test_random_model_is_uniform(random_model_path: Path, tiny_model_path: Path)
     p = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     np.testing.assert_allclose(p, 1.0 / V, atol=1e-6)
     assert abs(float(props["livernn.val_bpc"]) - np.log2(V)) < 1e-3
+
+
+def test_livernn_generate_on_the_tiny_model_prints_abc(tiny_model_path: Path, capsys) -> None:
+    from livernn.cli import main
+
+    args = ["generate", "--model", str(tiny_model_path), "--seed", "X:1\\n", "--length", "800"]
+    assert main([*args, "--rng-seed", "0"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("X:1\n") and "K:" in text and text.count("|") >= 10, text
+    # a seed character the model does not know: one line naming it
+    assert (
+        main(["generate", "--model", str(tiny_model_path), "--seed", "X:1 €", "--length", "5"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert err.startswith("livernn: error:") and "'€'" in err and err.count("\n") == 1
+
+
+def test_train_and_export_without_torch_say_which_extra(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['onnx'] = None\n"
+        "from livernn.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    for argv in (
+        ["train", "--corpus", "x.abc", "--out", str(tmp_path)],
+        ["export", "c.pt", "--out", "m.onnx"],
+    ):
+        r = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+        assert r.returncode == 2
+        assert r.stderr.startswith("livernn: error:") and "[train] extra" in r.stderr
+        assert r.stderr.count("\n") == 1, r.stderr
