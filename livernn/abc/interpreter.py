@@ -83,7 +83,7 @@ _DIGITS = frozenset("0123456789")
 _ACC_CHARS = {"^": 1, "_": -1, "=": 0}
 _DECO_CHARS = {".": orn.STACCATO, "~": orn.ROLL, "T": orn.TRILL, "H": orn.FERMATA}
 _QUIET_DECOS = frozenset("uvLMOPSJR")  # bowings, accents, mordents, segno...: no effect
-_IGNORED = frozenset(" \t\r\\`$y)*;&#@?")  # spacers, slur ends, continuations
+_IGNORED = frozenset(" \t\r\\`$y)")  # spacers, slur ends, continuations
 _INLINE_FIELDS = frozenset("KMLQPTWINRVUmrsw")
 _BANG_DECOS = {"trill": orn.TRILL, "fermata": orn.FERMATA, "staccato": orn.STACCATO}
 _HEADER_FIELDS = frozenset("XTMLQKCRBNZOASHGDFPIWwr")
@@ -177,7 +177,8 @@ class AbcInterpreter:
             self._header_line(line)
         if self._mode == _BODY:
             self._body("\n")
-            self._end_tune()
+            if self._mode == _BODY:  # (a blank line may have ended it already)
+                self._end_tune()
         elif self._mode == _HEADER:
             self._mode = _FREE
         return out
@@ -288,7 +289,7 @@ class AbcInterpreter:
                 tune=self._tune,
                 title=self._title,
                 key=self._key_text,
-                meter=self._meter_text if self._meter_given else "none",
+                meter=self._meter_text if self._meter_given else "",
                 unit=self._unit,
                 tempo=tempo,
                 bar_beats=self._meter.bar_beats,
@@ -352,7 +353,7 @@ class AbcInterpreter:
             if c in _ACC_CHARS:
                 if c == "=":
                     self._nacc = 0
-                elif self._nacc is not None and -2 < self._nacc + _ACC_CHARS[c] < 3:
+                elif self._nacc is not None and -3 < self._nacc + _ACC_CHARS[c] < 3:
                     self._nacc += _ACC_CHARS[c]
                 else:
                     self._skip(1, "too many accidentals")
@@ -522,6 +523,8 @@ class AbcInterpreter:
         """A character between tokens."""
         nb = _NOTE_BASE.get(c)
         if nb is not None:
+            if self._held is not None and not self._inchord:
+                self._finalize()  # the next note starts: the held one is determined
             self._nkind = _K_NOTE
             self._nletter, self._nbase = nb
             self._noct = 0
@@ -532,6 +535,8 @@ class AbcInterpreter:
             self._st = _S_NOTE
             return
         if c in _ACC_CHARS:
+            if self._held is not None and not self._inchord:
+                self._finalize()
             self._nacc = _ACC_CHARS[c]
             self._st = _S_ACC
             return

@@ -24,25 +24,12 @@ from pathlib import Path
 
 from livernn.abc.events import NoteEvent
 from livernn.abc.interpreter import AbcInterpreter, InterpreterOptions
+from livernn.abc.render import split_tunes
+
+__all__ = ["abc2midi_notes", "agreement", "interpreter_notes", "midi_notes", "split_tunes"]
 
 GRID = 96  # comparison resolution: ticks per beat
 NoteKey = tuple[int, int, int]  # pitch, onset, duration in 1/GRID beats
-
-
-def split_tunes(text: str) -> list[str]:
-    """The tunes of a file, each from its ``X:`` line up to the next ``X:`` line."""
-    tunes: list[str] = []
-    current: list[str] | None = None
-    for line in text.splitlines(keepends=True):
-        if line.startswith("X:"):
-            if current is not None:
-                tunes.append("".join(current))
-            current = [line]
-        elif current is not None:
-            current.append(line)
-    if current is not None:
-        tunes.append("".join(current))
-    return tunes
 
 
 def _for_abc2midi(tune: str, number: int) -> str:
