@@ -1,0 +1,140 @@
+"""Configuration of ``livernn serve``: frozen dataclasses built by the CLI and passed down.
+
+Channels are 1..16 here and on OSC (as in Pd, Max and Sonic Pi); the MIDI output converts.
+Voices are numbered from 1 on OSC (``/livernn/voice/1/...``) and from 0 in code.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from livernn.clock import check_bpm
+from livernn.errors import ConfigError
+
+DEFAULT_SEED = "X:1\n"
+QUANTIZE = ("now", "bar")
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceConfig:
+    """What one voice starts with; OSC can change each of these while it plays."""
+
+    channel: int = 1  # 1..16
+    program: int | None = None  # 0..127, sent at start when given
+    velocity: float = 1.0  # scale applied to the interpreter's velocity, 0..2
+    transpose: int = 0  # semitones
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    rng_seed: int | None = None  # None: a fresh seed from the OS
+    seed: str = DEFAULT_SEED
+
+    def validate(self) -> VoiceConfig:
+        if not 1 <= self.channel <= 16:
+            raise ConfigError(f"channel must be 1..16, not {self.channel}")
+        if self.program is not None and not 0 <= self.program <= 127:
+            raise ConfigError(f"program must be 0..127, not {self.program}")
+        if not 0.0 <= self.velocity <= 2.0:
+            raise ConfigError(f"velocity scale must be 0..2, not {self.velocity:g}")
+        if not -48 <= self.transpose <= 48:
+            raise ConfigError(f"transpose must be -48..48 semitones, not {self.transpose}")
+        if not (0.0 < self.temperature <= 10.0):
+            raise ConfigError(f"temperature must be > 0 and <= 10, not {self.temperature:g}")
+        if self.top_k < 0:
+            raise ConfigError(f"top-k must be >= 0, not {self.top_k}")
+        if not (0.0 < self.top_p <= 1.0):
+            raise ConfigError(f"top-p must be > 0 and <= 1, not {self.top_p:g}")
+        if self.rng_seed is not None and self.rng_seed < 0:
+            raise ConfigError(f"rng seed must be >= 0, not {self.rng_seed}")
+        if not self.seed:
+            raise ConfigError("the seed text must not be empty")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Timing and generation of the engine."""
+
+    voices: tuple[VoiceConfig, ...] = (VoiceConfig(),)
+    tempo: float = 120.0  # quarter-note BPM; the performer's tempo rules over the tune's Q:
+    lookahead: float = 0.05  # seconds generated ahead of the playhead
+    quantize: str = "now"  # when a new seed cuts in: "now" or at the next "bar"
+    max_note: float = 8.0  # seconds a note may sound at most
+    autostart: bool = True
+    steps_per_tick: int = 32  # model steps per voice per engine iteration at most
+    silent_chars: int = 400  # characters with no note before a voice is made to rest
+    guard: float = 0.0015  # seconds before a deadline in which no generation starts
+    tick: float = 0.01  # seconds the engine sleeps at most when idle
+    command_queue: int = 1024  # bounded queue of validated OSC commands
+    commands_per_tick: int = 256
+    status_interval: float = 0.1  # seconds between live view refreshes
+
+    def validate(self) -> EngineConfig:
+        if not self.voices:
+            raise ConfigError("at least one voice is needed")
+        if len(self.voices) > 64:
+            raise ConfigError(f"at most 64 voices, not {len(self.voices)}")
+        for v in self.voices:
+            v.validate()
+        check_bpm(self.tempo)
+        if not (0.0 < self.lookahead <= 2.0):
+            raise ConfigError(f"lookahead must be > 0 and <= 2 s, not {self.lookahead:g}")
+        if self.quantize not in QUANTIZE:
+            raise ConfigError(
+                f"quantize must be one of {', '.join(QUANTIZE)}, not {self.quantize!r}"
+            )
+        if not (0.05 <= self.max_note <= 600.0) or math.isnan(self.max_note):
+            raise ConfigError(f"max note length must be 0.05..600 s, not {self.max_note:g}")
+        if self.steps_per_tick < 1 or self.silent_chars < 1:
+            raise ConfigError("steps per tick and silent chars must be >= 1")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class OscConfig:
+    """The OSC server."""
+
+    host: str = "127.0.0.1"
+    port: int = 9000
+    out: tuple[tuple[str, int], ...] = ()  # --osc-out receivers of the out messages
+    allow: tuple[str, ...] = ()  # sender IPs besides loopback; "*" allows any
+    max_packet: int = 8192  # bytes; larger datagrams are refused
+    max_subscribers: int = 32
+    errors_per_second: float = 50.0  # /livernn/error replies, at most (a flood gets fewer)
+
+
+@dataclass(frozen=True, slots=True)
+class MidiConfig:
+    """The MIDI output: a named port, a virtual port, or the default."""
+
+    enabled: bool = True
+    port: str | None = None  # substring of an output port name
+    virtual: str | None = None  # name of a virtual port to create
+    api: str | None = None  # alsa, jack, coremidi, winmm (None: try what works)
+
+
+@dataclass(frozen=True, slots=True)
+class ServeConfig:
+    model: Path
+    device: str = "auto"
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    osc: OscConfig = field(default_factory=OscConfig)
+    midi: MidiConfig = field(default_factory=MidiConfig)
+    record: Path | None = None
+    quiet: bool = False
+
+
+def parse_host_port(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (or ``PORT`` for 127.0.0.1) as a pair; ConfigError when malformed."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = "127.0.0.1", text
+    try:
+        p = int(port)
+    except ValueError:
+        raise ConfigError(f"expected HOST:PORT, not {text!r}") from None
+    if not 1 <= p <= 65535:
+        raise ConfigError(f"port must be 1..65535, not {p}")
+    return (host or "127.0.0.1"), p

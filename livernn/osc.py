@@ -1,0 +1,344 @@
+"""The OSC address space: parsing and validation (pure), plus a plain UDP endpoint.
+
+``ADDRESSES`` is the one table of every address livernn understands, with its arguments,
+their types and ranges; the server, the docs and the client patches' tests all read it.
+``parse_datagram`` turns a UDP datagram into messages, ``to_command`` turns one message into a
+validated ``Command`` or raises ``OscError`` with the reason (sent back as ``/livernn/error``).
+Nothing here has threads: the engine runs the receive loop.
+
+Numbers are accepted as i, f, d or h (Pd sends every number as a float; an integral float is a
+fine integer). ``\\n`` (backslash, n) in text means a newline. Per-voice addresses are
+``/livernn/voice/N/<name>`` with N from 1; the plain address applies to every voice.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.osc_packet import OscPacket
+
+from livernn.clock import MAX_BPM, MIN_BPM
+from livernn.errors import LivernnError
+from livernn.vocab import Vocab
+
+PREFIX = "/livernn"
+MAX_TEXT = 4096  # characters of seed/prime text in one message
+
+
+class OscError(LivernnError):
+    """A malformed or out-of-range OSC message; the message is the reply's reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One argument: ``kind`` is "f" (any number), "i" (an integral number), "s" (text)."""
+
+    name: str
+    kind: str
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False  # lo itself is not allowed
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """An address of the space: its arguments and where it may be sent."""
+
+    name: str  # the part after /livernn/ (and after /livernn/voice/N/)
+    args: tuple[Arg, ...]
+    help: str
+    per_voice: bool = True  # also valid as /livernn/voice/N/<name>
+    text: bool = False  # every argument is joined by spaces into one text
+
+    @property
+    def path(self) -> str:
+        return f"{PREFIX}/{self.name}"
+
+
+def _a(name: str, args: Sequence[Arg], help: str, **kw: Any) -> Address:
+    return Address(name, tuple(args), help, **kw)
+
+
+_TEXT = Arg("text", "s")
+ADDRESSES: dict[str, Address] = {
+    a.path: a
+    for a in (
+        _a("seed", [_TEXT], "reset the state and prime it with the text", text=True),
+        _a("prime", [_TEXT], "feed text into the running state without a reset", text=True),
+        _a("key", [Arg("key", "s")], "key of the next tune's header (K:), e.g. Dmix", text=True),
+        _a(
+            "meter",
+            [Arg("meter", "s")],
+            "meter of the next tune's header (M:), e.g. 6/8",
+            text=True,
+        ),
+        _a("temperature", [Arg("t", "f", 0.0, 10.0, lo_open=True)], "sampling temperature"),
+        _a("top_k", [Arg("k", "i", 0, 1_000_000)], "sample among the k likeliest (0: all)"),
+        _a("top_p", [Arg("p", "f", 0.0, 1.0, lo_open=True)], "nucleus sampling mass"),
+        _a("rng_seed", [Arg("seed", "i", 0, 2**63 - 1)], "reseed the random generator"),
+        _a("tempo", [Arg("bpm", "f", MIN_BPM, MAX_BPM)], "quarter-note BPM", per_voice=False),
+        _a("start", [], "start playing"),
+        _a("stop", [], "stop playing; silences every sounding note"),
+        _a("reset", [], "release notes and start again from the last seed"),
+        _a("panic", [], "silence every sounding note at once"),
+        _a("channel", [Arg("channel", "i", 1, 16)], "MIDI channel 1..16"),
+        _a("program", [Arg("program", "i", 0, 127)], "MIDI program change 0..127"),
+        _a("velocity", [Arg("scale", "f", 0.0, 2.0)], "velocity scale 0..2 (1: as written)"),
+        _a("transpose", [Arg("semitones", "i", -48, 48)], "transpose in semitones"),
+        _a(
+            "subscribe",
+            [Arg("port", "i", 1, 65535, optional=True), Arg("host", "s", optional=True)],
+            "send the out messages to port (default: the sender's) on host (default: the sender)",
+            per_voice=False,
+        ),
+        _a(
+            "unsubscribe",
+            [Arg("port", "i", 1, 65535, optional=True), Arg("host", "s", optional=True)],
+            "stop sending the out messages there",
+            per_voice=False,
+        ),
+        _a("ping", [], "reply /livernn/pong", per_voice=False),
+        _a("status", [], "reply /livernn/status name value ...", per_voice=False),
+    )
+}
+
+# Out messages (to subscribers and --osc-out; replies go to the sender).
+OUT_ADDRESSES: dict[str, str] = {
+    "/livernn/note": "i pitch, i velocity, f duration s, then i voice (from 1), i channel (1..16)",
+    "/livernn/text": "s generated characters, then i voice",
+    "/livernn/tune": "s title when a tune starts, then i voice",
+    "/livernn/error": "s reason (reply to a bad message)",
+    "/livernn/pong": "(reply to /livernn/ping)",
+    "/livernn/status": "name value pairs (reply to /livernn/status)",
+}
+
+_VOICE_RE = re.compile(r"^/livernn/voice/(\d{1,3})/([a-z_]+)$")
+_METER_RE = re.compile(r"^(C\|?|\d{1,2}/\d{1,2}|none)$")
+_KEY_RE = re.compile(r"^[A-Za-z0-9#=^_ ]{1,24}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A validated control message. ``voice`` is 0-based or None for every voice."""
+
+    name: str
+    value: Any = None
+    voice: int | None = None
+    sender: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What validation needs to know about the running server."""
+
+    voices: int = 1
+    vocab: Vocab | None = None
+
+
+def parse_datagram(data: bytes) -> list[tuple[str, list[Any]]]:
+    """(address, args) of every message in a datagram (bundles are flattened and played at
+    once); OscError when it is not OSC."""
+    try:
+        packet = OscPacket(data)
+        return [(m.message.address, list(m.message.params)) for m in packet.messages]
+    except Exception as e:  # python-osc raises several kinds on garbage
+        raise OscError(f"malformed OSC packet ({type(e).__name__})") from None
+
+
+def unescape(text: str) -> str:
+    """The two characters backslash-n become a newline (Pd and Max cannot send one)."""
+    return text.replace("\\n", "\n")
+
+
+def _number(addr: str, arg: Arg, v: Any) -> float | int:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise OscError(f"{addr}: {arg.name} must be a number, got {_show(v)}")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise OscError(f"{addr}: {arg.name} must be finite, got {v}")
+    if arg.kind == "i":
+        if isinstance(v, float):
+            if v != int(v):
+                raise OscError(f"{addr}: {arg.name} must be a whole number, got {v:g}")
+            v = int(v)
+    else:
+        v = float(v)
+    lo, hi = arg.lo, arg.hi
+    if (lo is not None and (v < lo or (arg.lo_open and v == lo))) or (hi is not None and v > hi):
+        lo_s = f"> {lo:g}" if arg.lo_open else f">= {lo:g}"
+        raise OscError(f"{addr}: {arg.name} must be {lo_s} and <= {hi:g}, got {v:g}")
+    return v
+
+
+def _show(v: Any) -> str:
+    s = repr(v)
+    return s if len(s) <= 40 else s[:37] + "..."
+
+
+def _text_of(args: Sequence[Any]) -> str:
+    parts = []
+    for v in args:
+        if isinstance(v, str):
+            parts.append(v)
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise OscError(f"text arguments must be strings or numbers, got {_show(v)}")
+        elif isinstance(v, float) and math.isfinite(v) and v == int(v):
+            parts.append(str(int(v)))  # Pd sends "X: 1" as a symbol and a float
+        else:
+            parts.append(repr(v))
+    return unescape(" ".join(parts))
+
+
+def split_address(address: str, voices: int) -> tuple[Address, int | None]:
+    """The table entry and 0-based voice (None: all) of an address; OscError when unknown."""
+    spec = ADDRESSES.get(address)
+    if spec is not None:
+        return spec, None
+    m = _VOICE_RE.match(address)
+    if m:
+        n, name = int(m.group(1)), m.group(2)
+        spec = ADDRESSES.get(f"{PREFIX}/{name}")
+        if spec is None:
+            raise OscError(f"unknown address {_show(address)}")
+        if not spec.per_voice:
+            raise OscError(f"{PREFIX}/{name} applies to all voices; send it without /voice/N")
+        if not 1 <= n <= voices:
+            raise OscError(f"{address}: voice must be 1..{voices}, got {n}")
+        return spec, n - 1
+    raise OscError(f"unknown address {_show(address)}")
+
+
+def to_command(
+    address: str, args: Sequence[Any], ctx: Context, sender: tuple[str, int] | None = None
+) -> Command:
+    """Validate one message; OscError (with the reason) when it is bad."""
+    spec, voice = split_address(address, ctx.voices)
+    name = spec.name
+    if spec.text:
+        if not args:
+            raise OscError(f"{address}: needs text")
+        text = _text_of(args)
+        if name in ("seed", "prime"):
+            if len(text) > MAX_TEXT:
+                raise OscError(f"{address}: text longer than {MAX_TEXT} characters")
+            if not text:
+                raise OscError(f"{address}: needs text")
+        else:
+            text = text.strip()
+            rx = _METER_RE if name == "meter" else _KEY_RE
+            if not rx.match(text):
+                raise OscError(f"{address}: {_show(text)} is not a {name}")
+        if ctx.vocab is not None:
+            bad = ctx.vocab.unknown(text)
+            if bad:
+                raise OscError(
+                    f"{address}: character {_show(bad[0])} is not in the model's vocabulary"
+                )
+        return Command(name, text, voice, sender)
+    if name in ("subscribe", "unsubscribe"):
+        return Command(name, _subscriber(address, args, sender), voice, sender)
+    if len(args) > len(spec.args):
+        want = "no arguments" if not spec.args else f"{len(spec.args)} argument(s)"
+        raise OscError(f"{address}: takes {want}, got {len(args)}")
+    if len(args) < sum(1 for a in spec.args if not a.optional):
+        raise OscError(f"{address}: needs {' '.join(a.name for a in spec.args)}")
+    value: Any = None
+    if spec.args:
+        value = _number(address, spec.args[0], args[0])
+    return Command(name, value, voice, sender)
+
+
+def _subscriber(
+    address: str, args: Sequence[Any], sender: tuple[str, int] | None
+) -> tuple[str, int]:
+    host = sender[0] if sender else None
+    port = sender[1] if sender else None
+    if len(args) > 2:
+        raise OscError(f"{address}: takes [port] [host], got {len(args)} arguments")
+    for v in args:
+        if isinstance(v, str):
+            host = v.strip()
+        else:
+            port = int(_number(address, ADDRESSES[f"{PREFIX}/subscribe"].args[0], v))
+    if host == "localhost":
+        host = "127.0.0.1"
+    if host is None or port is None:
+        raise OscError(f"{address}: needs a port and a host")
+    try:
+        socket.inet_pton(socket.AF_INET, host)
+    except OSError:
+        raise OscError(
+            f"{address}: host must be an IPv4 address or localhost, got {_show(host)}"
+        ) from None
+    return host, port
+
+
+def encode(address: str, args: Sequence[Any] = ()) -> bytes:
+    """One OSC message as bytes: ints as i (h when they do not fit), floats as f, str as s."""
+    b = OscMessageBuilder(address)
+    for v in args:
+        if isinstance(v, bool):
+            b.add_arg(int(v), "i")
+        elif isinstance(v, int):
+            b.add_arg(v, "i" if -(2**31) <= v < 2**31 else "h")
+        elif isinstance(v, float):
+            b.add_arg(v, "f")
+        else:
+            b.add_arg(str(v), "s")
+    return b.build().dgram
+
+
+def is_loopback(host: str) -> bool:
+    return host.startswith("127.") or host in ("::1", "::ffff:127.0.0.1")
+
+
+class Endpoint:
+    """A bound UDP socket: receives control messages and sends replies and out messages
+    from the same port (Sonic Pi matches replies by the port it sent to)."""
+
+    def __init__(self, host: str, port: int, max_packet: int = 8192) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            self.sock.bind((host, port))
+        except OSError as e:
+            self.sock.close()
+            raise _port_error(host, port, e) from None
+        self.max_packet = max_packet
+        self.address: tuple[str, int] = self.sock.getsockname()[:2]
+        self._timeout: float | None = None
+
+    def recv(self, timeout: float) -> tuple[bytes, tuple[str, int]] | None:
+        """One datagram (up to max_packet + 1 bytes, so oversize is detectable), or None."""
+        if timeout != self._timeout:
+            self.sock.settimeout(timeout)
+            self._timeout = timeout
+        try:
+            data, addr = self.sock.recvfrom(self.max_packet + 1)
+        except (TimeoutError, BlockingIOError):
+            return None
+        except OSError:
+            return None  # e.g. ICMP port unreachable reported on Windows; keep serving
+        return data, addr[:2]
+
+    def send(self, addr: tuple[str, int], data: bytes) -> bool:
+        try:
+            self.sock.sendto(data, addr)
+            return True
+        except OSError:
+            return False  # an unreachable subscriber must not stop the show
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _port_error(host: str, port: int, e: OSError) -> LivernnError:
+    from livernn.errors import PortError
+
+    return PortError(f"cannot listen for OSC on {host}:{port}: {e.strerror or e}")

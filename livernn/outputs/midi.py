@@ -1,0 +1,178 @@
+"""The MIDI output: a mido port on python-rtmidi, chosen by API and name.
+
+``open_midi`` never stops the server: when no port can be opened it returns None and a
+one-line reason, and livernn carries on with OSC and the terminal view.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+
+from livernn.config import MidiConfig
+from livernn.outputs.base import Output
+
+log = logging.getLogger(__name__)
+
+# --midi-api NAME -> python-rtmidi API name
+APIS: dict[str, str] = {
+    "alsa": "LINUX_ALSA",
+    "jack": "UNIX_JACK",
+    "coremidi": "MACOSX_CORE",
+    "winmm": "WINDOWS_MM",
+}
+CLIENT_NAME = "livernn"
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Silence C libraries (ALSA, JACK) that print to fd 2 while ports are probed."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+def backend(api: str | None):
+    """A mido backend object for an rtmidi API (None: rtmidi's default)."""
+    import mido
+
+    name = "mido.backends.rtmidi"
+    if api is not None:
+        name += "/" + APIS[api]
+    return mido.Backend(name, load=True)
+
+
+def candidate_apis(api: str | None) -> list[str | None]:
+    """The APIs to try: the one asked for, else the platform's usual ones in order."""
+    if api is not None:
+        return [api]
+    if sys.platform.startswith("linux"):
+        return ["alsa", "jack"]
+    if sys.platform == "darwin":
+        return ["coremidi", "jack"]
+    if sys.platform.startswith("win"):
+        return ["winmm"]
+    return [None]
+
+
+def output_names(api: str | None) -> list[str]:
+    """Output port names on one API; [] when the API is not usable here."""
+    try:
+        with quiet_stderr():
+            return list(backend(api).get_output_names())
+    except Exception:
+        return []
+
+
+def find_port(names: list[str], wanted: str) -> str | None:
+    """The first name containing ``wanted`` (case-insensitive)."""
+    w = wanted.lower()
+    for n in names:
+        if w in n.lower():
+            return n
+    return None
+
+
+class MidiOutput(Output):
+    """Sends note-on/off and program changes to a mido output port."""
+
+    name = "midi"
+
+    def __init__(self, port, description: str) -> None:
+        import mido
+
+        self._mido = mido
+        self.port = port
+        self.description = description
+        self.failed = False
+
+    def _send(self, msg) -> None:
+        try:
+            self.port.send(msg)
+        except Exception as e:  # a vanished port must not stop the show
+            if not self.failed:
+                log.error("MIDI output %s failed: %s", self.description, e)
+                self.failed = True
+
+    def note_on(self, t, voice, channel, pitch, velocity, duration) -> None:
+        self._send(
+            self._mido.Message("note_on", channel=channel - 1, note=pitch, velocity=velocity)
+        )
+
+    def note_off(self, t, voice, channel, pitch) -> None:
+        self._send(self._mido.Message("note_off", channel=channel - 1, note=pitch, velocity=0))
+
+    def program(self, t, channel, program) -> None:
+        self._send(self._mido.Message("program_change", channel=channel - 1, program=program))
+
+    def panic(self, t, channels) -> None:
+        for ch in channels:
+            self._send(self._mido.Message("control_change", channel=ch - 1, control=123, value=0))
+
+    def close(self, t) -> None:
+        try:
+            self.port.close()  # autoreset: all notes off on every channel
+        except Exception as e:
+            log.warning("closing MIDI output %s: %s", self.description, e)
+
+
+def open_midi(cfg: MidiConfig) -> tuple[MidiOutput | None, str]:
+    """Open the port ``cfg`` asks for; (output, what was opened) or (None, why not)."""
+    if not cfg.enabled:
+        return None, "MIDI output disabled (--no-midi)"
+    os.environ.setdefault("JACK_NO_START_SERVER", "1")  # never spawn a JACK server by surprise
+    tried: list[str] = []
+    for api in candidate_apis(cfg.api):
+        label = api or "default"
+        try:
+            with quiet_stderr():
+                be = backend(api)
+                if cfg.virtual is not None:
+                    port = be.open_output(
+                        cfg.virtual, virtual=True, autoreset=True, client_name=CLIENT_NAME
+                    )
+                    return MidiOutput(port, f"virtual port {cfg.virtual!r} ({label})"), ""
+                names = list(be.get_output_names())
+                if cfg.port is not None:
+                    name = find_port(names, cfg.port)
+                    if name is None:
+                        tried.append(
+                            f"{label}: no port matches {cfg.port!r} among {names or 'none'}"
+                        )
+                        continue
+                    port = be.open_output(name, autoreset=True, client_name=CLIENT_NAME)
+                    return MidiOutput(port, f"{name!r} ({label})"), ""
+                try:
+                    port = be.open_output(
+                        CLIENT_NAME, virtual=True, autoreset=True, client_name=CLIENT_NAME
+                    )
+                    return MidiOutput(port, f"virtual port {CLIENT_NAME!r} ({label})"), ""
+                except Exception as e:
+                    if not names:
+                        tried.append(f"{label}: no virtual port ({_short(e)}) and no output port")
+                        continue
+                port = be.open_output(names[0], autoreset=True, client_name=CLIENT_NAME)
+                return MidiOutput(port, f"{names[0]!r} ({label})"), ""
+        except Exception as e:
+            tried.append(f"{label}: {_short(e)}")
+    return None, "no MIDI output (" + "; ".join(tried) + ")"
+
+
+def _short(e: Exception) -> str:
+    s = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return s[:120]

@@ -1,0 +1,268 @@
+"""``livernn serve``: play the model live; OSC in, MIDI and OSC out, a live terminal view.
+
+It starts playing at once with the default seed (``--no-autostart`` waits for
+``/livernn/start``). SIGINT and SIGTERM release every note, close the ports and exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from livernn.paths import DEFAULT_MODEL
+
+NO_MIDI_HINT = "playing to OSC only (see 'livernn ports', --midi-port, --osc-out)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--model", default=str(DEFAULT_MODEL), help="ONNX model (default: %(default)s)")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    g.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1)")
+    g.add_argument("--voices", type=int, default=1, help="independent voices (default 1)")
+
+    g = p.add_argument_group("OSC")
+    g.add_argument("--osc-host", default="127.0.0.1", help="listen address (default %(default)s)")
+    g.add_argument("--osc-port", type=int, default=9000, help="listen port (default %(default)s)")
+    g.add_argument(
+        "--osc-out",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="also send /livernn/note, /text, /tune here (repeatable)",
+    )
+    g.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="accept OSC from this IP too (default: loopback only; '*' = anyone)",
+    )
+    g.add_argument("--max-packet", type=int, default=8192, help="largest datagram accepted (bytes)")
+
+    g = p.add_argument_group("MIDI")
+    m = g.add_mutually_exclusive_group()
+    m.add_argument(
+        "--midi-port", metavar="NAME", help="play to the output port whose name contains NAME"
+    )
+    m.add_argument("--virtual", metavar="NAME", help="create a virtual output port NAME")
+    m.add_argument("--no-midi", action="store_true", help="no MIDI output (OSC and view only)")
+    g.add_argument("--midi-api", choices=("alsa", "jack", "coremidi", "winmm"), default=None)
+    g.add_argument(
+        "--channel",
+        type=int,
+        action="append",
+        metavar="N",
+        help="MIDI channel 1..16 of voice 1 (repeat for voices 2, 3...; default: 1, 2, ... skipping 10)",
+    )
+    g.add_argument(
+        "--program",
+        type=int,
+        action="append",
+        metavar="N",
+        help="GM program 0..127 sent at start (repeat per voice)",
+    )
+    g.add_argument("--record", metavar="OUT.mid", help="write what was played to a MIDI file")
+
+    g = p.add_argument_group("music")
+    g.add_argument(
+        "--tempo", type=float, default=120.0, help="quarter-note BPM (default %(default)s)"
+    )
+    g.add_argument(
+        "--temperature",
+        type=float,
+        action="append",
+        metavar="T",
+        help="sampling temperature (repeat per voice; default 1.0)",
+    )
+    g.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0: off)")
+    g.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1: off)")
+    g.add_argument("--rng-seed", type=int, default=None, help="random seed (voice i uses seed + i)")
+    g.add_argument(
+        "--seed",
+        action="append",
+        metavar="TEXT",
+        help=r"seed text, '\n' for newlines (repeat per voice; default 'X:1\n')",
+    )
+    g.add_argument(
+        "--quantize",
+        choices=("now", "bar"),
+        default="now",
+        help="a new seed cuts in now or at the next bar line (default now)",
+    )
+    g.add_argument(
+        "--lookahead", type=float, default=0.05, help="seconds generated ahead (default 0.05)"
+    )
+    g.add_argument(
+        "--max-note", type=float, default=8.0, help="longest note in seconds (default 8)"
+    )
+    g.add_argument(
+        "--autostart",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="start playing at launch (default yes)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no live view and no tune log")
+
+
+def _per_voice(values: list | None, n: int, default):
+    """The i-th value for voice i; the last one repeats; ``default`` when none."""
+    if not values:
+        return [default] * n
+    return [values[min(i, len(values) - 1)] for i in range(n)]
+
+
+def voice_channels(given: list[int] | None, n: int) -> list[int]:
+    """Channels of n voices: the given ones, then counting on from the last (skipping 10)."""
+    out = list(given or [])[:n]
+    nxt = (out[-1] if out else 0) + 1
+    while len(out) < n:
+        if nxt > 16:
+            nxt = 1
+        if nxt == 10 and n < 16:
+            nxt += 1
+            continue
+        out.append(nxt)
+        nxt += 1
+    return out
+
+
+def build_config(args: argparse.Namespace):
+    """A validated ServeConfig from the parsed arguments (ConfigError when something is off)."""
+    from pathlib import Path
+
+    from livernn.config import (
+        DEFAULT_SEED,
+        EngineConfig,
+        MidiConfig,
+        OscConfig,
+        ServeConfig,
+        VoiceConfig,
+        parse_host_port,
+    )
+    from livernn.errors import ConfigError
+    from livernn.osc import unescape
+
+    n = args.voices
+    if not 1 <= n <= 64:
+        raise ConfigError(f"--voices must be 1..64, not {n}")
+    channels = voice_channels(args.channel, n)
+    seeds = [unescape(s) for s in _per_voice(args.seed, n, DEFAULT_SEED)]
+    temps = _per_voice(args.temperature, n, 1.0)
+    programs = _per_voice(args.program, n, None)
+    voices = tuple(
+        VoiceConfig(
+            channel=channels[i],
+            program=programs[i],
+            temperature=temps[i],
+            top_k=args.top_k,
+            top_p=args.top_p,
+            rng_seed=None if args.rng_seed is None else args.rng_seed + i,
+            seed=seeds[i],
+        ).validate()
+        for i in range(n)
+    )
+    engine = EngineConfig(
+        voices=voices,
+        tempo=args.tempo,
+        lookahead=args.lookahead,
+        quantize=args.quantize,
+        max_note=args.max_note,
+        autostart=args.autostart,
+    ).validate()
+    if not 0 <= args.osc_port <= 65535:
+        raise ConfigError(f"--osc-port must be 0..65535, not {args.osc_port}")
+    if not 64 <= args.max_packet <= 65507:
+        raise ConfigError(f"--max-packet must be 64..65507, not {args.max_packet}")
+    osc = OscConfig(
+        host=args.osc_host,
+        port=args.osc_port,
+        out=tuple(parse_host_port(x) for x in args.osc_out),
+        allow=tuple(args.allow),
+        max_packet=args.max_packet,
+    )
+    midi = MidiConfig(
+        enabled=not args.no_midi, port=args.midi_port, virtual=args.virtual, api=args.midi_api
+    )
+    if args.threads < 1:
+        raise ConfigError("--threads must be >= 1")
+    return ServeConfig(
+        model=Path(args.model),
+        device=args.device,
+        engine=engine,
+        osc=osc,
+        midi=midi,
+        record=Path(args.record) if args.record else None,
+        quiet=args.quiet,
+    )
+
+
+def _say(msg: str) -> None:
+    print(f"livernn: {msg}", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    import signal
+
+    from livernn.engine import Engine, Server
+    from livernn.model import OnnxModel
+    from livernn.osc import Endpoint
+    from livernn.outputs.midi import open_midi
+    from livernn.outputs.osc_out import OscEcho
+
+    cfg = build_config(args)
+    model = OnnxModel(
+        cfg.model, voices=len(cfg.engine.voices), device=cfg.device, threads=args.threads
+    )
+    for v in cfg.engine.voices:
+        model.vocab.encode(v.seed)  # an unknown character is a clear error before anything opens
+    outputs = []
+    recorder = None
+    if cfg.record is not None:
+        from livernn.outputs.midifile import MidiFileRecorder
+
+        recorder = MidiFileRecorder(cfg.record)
+    endpoint = Endpoint(cfg.osc.host, cfg.osc.port, cfg.osc.max_packet)
+    try:
+        midi, why = open_midi(cfg.midi)
+        if midi is not None:
+            outputs.append(midi)
+        echo = OscEcho(endpoint, cfg.osc.out, cfg.osc.max_subscribers)
+        outputs.append(echo)
+        if recorder is not None:
+            outputs.append(recorder)
+        if not cfg.quiet:
+            from livernn.view import TerminalView, TuneLog
+
+            outputs.append(TerminalView() if sys.stdout.isatty() else TuneLog())
+        engine = Engine(model, outputs, cfg.engine)
+        engine.subscriptions = echo
+        server = Server(engine, endpoint, cfg.osc)
+    except BaseException:
+        endpoint.close()
+        raise
+    host, port = endpoint.address
+    _say(
+        f"model {cfg.model} ({model.meta.cell} {model.meta.layers}x{model.meta.hidden}, {model.providers[0]})"
+    )
+    _say(f"listening for OSC on {host}:{port}")
+    _say(f"MIDI out: {midi.description}" if midi is not None else f"{why}; {NO_MIDI_HINT}")
+    if cfg.record is not None:
+        _say(f"recording to {cfg.record}")
+
+    def on_signal(signum, frame) -> None:
+        server.request_stop()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.start()
+        while not server.wait(0.2):
+            pass
+    finally:
+        server.stop()
+        for s, h in old.items():
+            signal.signal(s, h)
+    if server.failure is not None:
+        _say(f"error: the engine stopped: {server.failure}")
+        return 1
+    return 0
