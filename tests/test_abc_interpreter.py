@@ -24,7 +24,11 @@ def run(text: str, options: InterpreterOptions | None = None) -> list:
 
 def notes(body: str, header: str = "M:4/4\nL:1/4\nK:C\n", **opts) -> list[tuple[int, float, float]]:
     events = run("X:1\nT:t\n" + header + body + "\n", InterpreterOptions(**opts) if opts else None)
-    out = [(e.pitch, round(e.onset, 6), round(e.duration, 6)) for e in events if isinstance(e, NoteEvent)]
+    out = [
+        (e.pitch, round(e.onset, 6), round(e.duration, 6))
+        for e in events
+        if isinstance(e, NoteEvent)
+    ]
     return sorted(out, key=lambda n: (n[1], n[0]))
 
 
@@ -59,7 +63,14 @@ def test_key_sharps(key: str, sharps: tuple[str, ...]) -> None:
 
 @pytest.mark.parametrize(
     ("key", "flats"),
-    [("F", ("B",)), ("Bb", ("B", "E")), ("Dm", ("B",)), ("G minor", ("B", "E")), ("Eb", ("B", "E", "A")), ("C dor", ("B", "E"))],
+    [
+        ("F", ("B",)),
+        ("Bb", ("B", "E")),
+        ("Dm", ("B",)),
+        ("G minor", ("B", "E")),
+        ("Eb", ("B", "E", "A")),
+        ("C dor", ("B", "E")),
+    ],
 )
 def test_key_flats(key: str, flats: tuple[str, ...]) -> None:
     acc = parse_key(key)
@@ -75,7 +86,16 @@ def test_key_explicit_accidentals_and_junk() -> None:
 
 @pytest.mark.parametrize(
     ("meter", "bar", "unit"),
-    [("4/4", 4.0, 0.5), ("C", 4.0, 0.5), ("C|", 4.0, 0.5), ("6/8", 3.0, 0.5), ("2/4", 2.0, 0.25), ("3/4", 3.0, 0.5), ("9/8", 4.5, 0.5), ("2/4+3/8", 3.5, 0.5)],
+    [
+        ("4/4", 4.0, 0.5),
+        ("C", 4.0, 0.5),
+        ("C|", 4.0, 0.5),
+        ("6/8", 3.0, 0.5),
+        ("2/4", 2.0, 0.25),
+        ("3/4", 3.0, 0.5),
+        ("9/8", 4.5, 0.5),
+        ("2/4+3/8", 3.5, 0.5),
+    ],
 )
 def test_meter(meter: str, bar: float, unit: float) -> None:
     m = parse_meter(meter)
@@ -152,7 +172,10 @@ def test_ties_merge_across_bars_and_lines() -> None:
 
 def test_rests() -> None:
     assert notes("z A x2 B") == [(69, 1.0, 1.0), (71, 4.0, 1.0)]
-    assert notes("Z2 | A | Z | B", header="M:3/4\nL:1/4\nK:C\n") == [(69, 6.0, 1.0), (71, 10.0, 1.0)]
+    assert notes("Z2 | A | Z | B", header="M:3/4\nL:1/4\nK:C\n") == [
+        (69, 6.0, 1.0),
+        (71, 10.0, 1.0),
+    ]
 
 
 def test_decorations_grace_notes_text_and_comments_are_skipped_or_played() -> None:
@@ -180,7 +203,22 @@ def test_trill_speed_follows_the_tunes_tempo() -> None:
 
 # ---------------------------------------------------------------------- repeats
 def letters(body: str, **opts) -> str:
-    names = {60: "C", 62: "D", 64: "E", 65: "F", 67: "G", 69: "A", 71: "B", 72: "c", 74: "d", 76: "e", 77: "f", 79: "g", 81: "a", 83: "b"}
+    names = {
+        60: "C",
+        62: "D",
+        64: "E",
+        65: "F",
+        67: "G",
+        69: "A",
+        71: "B",
+        72: "c",
+        74: "d",
+        76: "e",
+        77: "f",
+        79: "g",
+        81: "a",
+        83: "b",
+    }
     return " ".join(names[p] for p in pitches(body, **opts))
 
 
@@ -194,7 +232,10 @@ def letters(body: str, **opts) -> str:
         ("A B [1 C D :| [2 E F |]", "A B C D A B E F"),
         ("A B || c d :| e f :|", "A B c d A B c d e f e f"),
         ("A B :| [2 c d :| e f :|", "A B A B e f c d e f"),
-        ("A B | [1 C D :| [2 E F |] G A :| B c | [1 d e :| [2 f g |]", "A B C D A B E F G A A B G A B c"),
+        (
+            "A B | [1 C D :| [2 E F |] G A :| B c | [1 d e :| [2 f g |]",
+            "A B C D A B E F G A A B G A B c",
+        ),
         ("A B |1 C D :|2 E F |1 G A :|2 B c |]", "A B C D A B E F B c"),
     ],
 )
@@ -234,7 +275,11 @@ def test_tune_events() -> None:
         TuneStart(1, "Next", "G", "", 0.5, None, 4.0),
     ]
     changes = [e for e in events if isinstance(e, TuneChange)]
-    assert [(c.field, c.value, c.beat) for c in changes] == [("K", "D", 1.5), ("M", "3/4", 3.0), ("Q", "1/4=90", 3.0)]
+    assert [(c.field, c.value, c.beat) for c in changes] == [
+        ("K", "D", 1.5),
+        ("M", "3/4", 3.0),
+        ("Q", "1/4=90", 3.0),
+    ]
     assert changes[-1].tempo == 90.0
     ends = [e for e in events if isinstance(e, TuneEnd)]
     assert ends == [TuneEnd(0, 3.5), TuneEnd(1, 0.5)]
@@ -248,7 +293,15 @@ def test_tune_events() -> None:
 def test_new_x_field_ends_a_tune_without_blank_line() -> None:
     events = run("X:1\nK:C\nA B\nX:2\nK:D\nF\n")
     kinds = [type(e).__name__ for e in events]
-    assert kinds == ["TuneStart", "NoteEvent", "NoteEvent", "TuneEnd", "TuneStart", "NoteEvent", "TuneEnd"]
+    assert kinds == [
+        "TuneStart",
+        "NoteEvent",
+        "NoteEvent",
+        "TuneEnd",
+        "TuneStart",
+        "NoteEvent",
+        "TuneEnd",
+    ]
     assert events[-2].pitch == 66  # the new tune has its own key
 
 
@@ -260,7 +313,9 @@ def test_new_tune_resets_key_meter_length_and_accidentals() -> None:
 
 def test_music_without_header_fields_starts_a_tune() -> None:
     events = run("M:6/8\nK:D\nFA\n")
-    assert isinstance(events[0], TuneStart) and [e.pitch for e in events if isinstance(e, NoteEvent)] == [66, 69]
+    assert isinstance(events[0], TuneStart) and [
+        e.pitch for e in events if isinstance(e, NoteEvent)
+    ] == [66, 69]
     assert run("just some words\n\n") == []
 
 
@@ -286,7 +341,12 @@ def test_position_tune_skipped_copy_and_reset() -> None:
     snap = it.copy()
     it.feed("c d | ")
     assert snap.position == 2.0 and it.position == 4.0
-    assert snap.feed("c d | ") == [NoteEvent(71, 1.0, 1.0, 80, 0), NoteEvent(72, 2.0, 1.0, 80, 0), NoteEvent(74, 3.0, 1.0, 80, 0), Bar(0, 4.0)]
+    assert snap.feed("c d | ") == [
+        NoteEvent(71, 1.0, 1.0, 80, 0),
+        NoteEvent(72, 2.0, 1.0, 80, 0),
+        NoteEvent(74, 3.0, 1.0, 80, 0),
+        Bar(0, 4.0),
+    ]
     it.feed("?? ]")
     assert it.skipped == 3 and snap.skipped == 0
     it.flush()
@@ -303,7 +363,14 @@ def test_copy_shares_no_mutable_state_across_repeats() -> None:
     eb = b.feed("f | ")
     assert [e.pitch for e in ea if isinstance(e, NoteEvent)] == [76, 69, 71, 72, 74, 76]
     assert [e.pitch for e in eb if isinstance(e, NoteEvent)] == [77]
-    assert [e.pitch for e in it.feed("g :| ") if isinstance(e, NoteEvent)] == [79, 69, 71, 72, 74, 79]
+    assert [e.pitch for e in it.feed("g :| ") if isinstance(e, NoteEvent)] == [
+        79,
+        69,
+        71,
+        72,
+        74,
+        79,
+    ]
 
 
 def test_caps_and_clamps() -> None:
@@ -327,7 +394,22 @@ def test_velocity_option() -> None:
 
 @pytest.mark.parametrize(
     "junk",
-    ['[CEG', '"unterminated', "{grace", "[K:D", "!trill", "^", "]]]", "::", "|||||||:", "[1", "z/0", "A0", "(99", "&&"],
+    [
+        "[CEG|",
+        '"unterminated',
+        "{grace",
+        "[K:D",
+        "!trill",
+        "^",
+        "]]]",
+        "::",
+        "|||||||:",
+        "[1",
+        "z/0",
+        "A0",
+        "(99",
+        "&&",
+    ],
 )
 def test_broken_input_recovers_at_the_next_line(junk: str) -> None:
     it = AbcInterpreter()

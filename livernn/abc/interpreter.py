@@ -232,6 +232,32 @@ class AbcInterpreter:
         self._part_origin = 0.0
         self._part_cells: Cells = None
         self._part_count = 0
+        self._voice = ""  # current voice (V:); "" before any
+        self._voices: tuple[tuple[str, tuple], ...] = ()  # the other voices' saved state
+
+    # Per-voice state: each voice (V:) has its own time line from the tune start, its own
+    # key, unit, accidentals and repeats, as in abc2midi (one MIDI track per voice).
+    _VOICE_FIELDS = (
+        "_pos", "_rep", "_held", "_tie", "_broken", "_bacc", "_carry", "_deco",
+        "_tup_left", "_tup_factor", "_key", "_key_text", "_unit", "_meter",
+    )  # fmt: skip
+
+    def _switch_voice(self, name: str) -> None:
+        if name == self._voice:
+            return
+        self._finalize(force=True)
+        saved = tuple(getattr(self, f) for f in self._VOICE_FIELDS)
+        others = tuple(v for v in self._voices if v[0] != name and v[0] != self._voice)
+        target = next((v[1] for v in self._voices if v[0] == name), None)
+        self._voices = (*others, (self._voice, saved))
+        self._voice = name
+        if target is None:  # a new voice starts at the tune start with the tune's defaults
+            key, key_text, unit, meter = self._tune_defaults
+            target = (0.0, RepeatMachine(), None, False, 0, _NO_BAR_ACC, None, 0, 0, 1.0,
+                      key, key_text, unit, meter)  # fmt: skip
+        for f, v in zip(self._VOICE_FIELDS, target, strict=True):
+            setattr(self, f, v)
+        self._rep = self._rep.copy()  # saved machines are shared with copies: never mutate
 
     def _header_line(self, line: str) -> None:
         s = line.strip()
@@ -283,6 +309,7 @@ class AbcInterpreter:
         tempo = parse_tempo(self._tempo_text, self._unit) if self._tempo_text else None
         self._start_body_state()
         self._tempo = tempo or 120.0
+        self._tune_defaults = (self._key, self._key_text, self._unit, self._meter)
         self._mode = _BODY
         self._out.append(
             TuneStart(
@@ -300,6 +327,8 @@ class AbcInterpreter:
         self._st = _S_NONE
         self._finalize(force=True)
         end = self.position
+        for _, saved in self._voices:
+            end = max(end, saved[1].played(saved[0]))
         if self._parts_spec and self._part_label:
             end = self._play_parts()
         self._out.append(TuneEnd(tune=self._tune, beat=end))
@@ -497,8 +526,10 @@ class AbcInterpreter:
                 self._skip(len(self._buf) + 1, "unterminated grace notes")
             elif st == _S_INFIELD:
                 self._skip(len(self._buf) + 1, "unterminated inline field")
-            elif st in (_S_FIELD0, _S_BRACKET):
-                self._skip(len(self._buf) + 1 if st == _S_FIELD0 else 1, "unterminated '['")
+            elif st == _S_FIELD0:
+                self._skip(len(self._buf) + 1, "unterminated '['")
+            elif st == _S_BRACKET:
+                self._begin_chord()  # '[' at a line end: a chord written over two lines
             elif st == _S_ACC:
                 self._skip(1, "accidental without a note")
                 self._nacc = None
@@ -508,14 +539,15 @@ class AbcInterpreter:
                 self._body("\n")
                 return
             # _S_COMMENT, _S_PAREN: nothing to finish
-        if self._inchord:
+        if self._inchord and self._line_blank:
             self._skip(1, "unterminated chord")
             self._inchord = False
             self._chord = ()
         if self._line_blank:
             self._end_tune()
             return
-        self._finalize()
+        # the held note waits: abc2midi reads 'A\n>B' as a broken rhythm
+        self._deco = 0  # decorations do not reach past the end of a line
         self._bol = True
         self._line_blank = True
 
@@ -565,6 +597,7 @@ class AbcInterpreter:
             self._nphase = 0
             self._st = _S_NOTE
         elif c == ">" or c == "<":
+            self._deco = 0  # abc2midi drops decorations written before a '>'
             if self._held is not None:
                 self._broken += 1 if c == ">" else -1
             else:
@@ -586,6 +619,7 @@ class AbcInterpreter:
             self._finalize()
             self._st = _S_PAREN
         elif c == '"':
+            self._deco = 0  # abc2midi drops decorations written before quoted text
             self._st = _S_QUOTE
             self._buf = ""
         elif c == "!":
@@ -852,6 +886,9 @@ class AbcInterpreter:
             self._tempo = tempo
         elif f == "P":
             self._start_part(value[:1])
+            return
+        elif f == "V":
+            self._switch_voice(value.split()[0] if value.split() else "")
             return
         else:
             return  # T: P: W: w: N: ... have no effect on the notes
