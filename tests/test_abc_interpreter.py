@@ -311,12 +311,14 @@ def test_new_tune_resets_key_meter_length_and_accidentals() -> None:
     assert [(n.pitch, n.duration) for n in ns] == [(73, 0.25), (70, 0.25), (71, 0.5), (72, 0.5)]
 
 
-def test_music_without_header_fields_starts_a_tune() -> None:
+def test_header_fields_without_x_start_a_tune_and_text_is_ignored() -> None:
     events = run("M:6/8\nK:D\nFA\n")
-    assert isinstance(events[0], TuneStart) and [
-        e.pitch for e in events if isinstance(e, NoteEvent)
-    ] == [66, 69]
+    assert isinstance(events[0], TuneStart) and [e.pitch for e in events if isinstance(e, NoteEvent)] == [66, 69]
     assert run("just some words\n\n") == []
+    it = AbcInterpreter()
+    events = it.feed("X:1\nI (1) :| (2) ||\nK:G\nB\n") + it.flush()  # abc2midi skips the odd line
+    assert [e.pitch for e in events if isinstance(e, NoteEvent)] == [71]
+    assert it.skipped == len("I (1) :| (2) ||")
 
 
 def test_notes_come_out_as_soon_as_determined() -> None:

@@ -82,6 +82,7 @@ _NOTE_BASE = {c: (i, 60) for i, c in enumerate("CDEFGAB")} | {
 _DIGITS = frozenset("0123456789")
 _ACC_CHARS = {"^": 1, "_": -1, "=": 0}
 _DECO_CHARS = {".": orn.STACCATO, "~": orn.ROLL, "T": orn.TRILL, "H": orn.FERMATA}
+_KEEPS_HELD = frozenset('<>-")`$y\\')  # may come between a note and its '>' or '-'
 _QUIET_DECOS = frozenset("uvLMOPSJR")  # bowings, accents, mordents, segno...: no effect
 _IGNORED = frozenset(" \t\r\\`$y)")  # spacers, slur ends, continuations
 _INLINE_FIELDS = frozenset("KMLQPTWINRVUmrsw")
@@ -296,11 +297,8 @@ class AbcInterpreter:
                 self._key = parse_key(value)
                 self._begin_body()
             return
-        # music before any K: line: start the tune in C and read the line as music
-        self._begin_body()
-        for c in line:
-            self._body(c)
-        self._body("\n")
+        # not a field: abc2midi ignores such lines in a header
+        self._skip(len(line), "text in a tune header")
 
     def _begin_body(self) -> None:
         if not self._meter_given:
@@ -582,7 +580,7 @@ class AbcInterpreter:
                 return
         if c in " \t\r":
             return  # the held note waits: abc2midi reads 'A >B' as a broken rhythm
-        if c != ">" and c != "<" and c != "-" and c != '"' and self._held is not None:
+        if self._held is not None and c not in _KEEPS_HELD:
             self._finalize()
         if c == "|":
             self._st = _S_BAR
