@@ -92,12 +92,11 @@ _TUPLET_Q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}
 _MAX_TEXT = 256  # longest quoted text / field / decoration read before giving up
 _NO_BAR_ACC: tuple[int | None, ...] = (None,) * 7
 _EPS = 1e-9
-_NO_BROKEN = orn.STACCATO | orn.FERMATA
 
 # A note waiting for a tie or broken rhythm: pitches, onset, duration, decorations,
 # unit length, letter index (-1 for chords and rests), octave base (MIDI of C), written
-# length in units.
-Held = tuple[tuple[int, ...], float, float, int, float, int, int, float]
+# length in units, duration of its last tied part.
+Held = tuple[tuple[int, ...], float, float, int, float, int, int, float, float]
 
 
 class AbcInterpreter:
@@ -417,7 +416,7 @@ class AbcInterpreter:
             if c == "!":
                 name = self._buf
                 self._st = _S_NONE
-                self._deco |= _BANG_DECOS.get(name, 0)
+                self._deco = _BANG_DECOS.get(name, 0)  # abc2midi: it replaces earlier ones
             elif c in " \t|" or len(self._buf) >= 40:
                 # a lone '!' is the line-break marker: read what followed it as music
                 rest = self._buf
@@ -615,6 +614,7 @@ class AbcInterpreter:
             self._st = _S_BRACKET
         elif c == "(":
             self._finalize()
+            self._deco = 0  # abc2midi drops decorations written before a '('
             self._st = _S_PAREN
         elif c == '"':
             self._deco = 0  # abc2midi drops decorations written before quoted text
@@ -634,6 +634,7 @@ class AbcInterpreter:
         elif c == "]":
             self._skip(1, "']' without '['")
         else:
+            self._deco = 0
             self._skip(1, f"unexpected {c!r}")
 
     def _chord_char(self, c: str) -> None:
@@ -732,14 +733,14 @@ class AbcInterpreter:
             self._broken
             and held is not None
             and abs(held[7] - units) < _EPS
-            and not (held[3] | deco) & _NO_BROKEN
+            and not ((held[3] ^ deco) & orn.STACCATO or (held[3] | deco) & orn.FERMATA)
         ):
             k = min(abs(self._broken), 3)
             short = 0.5**k
             long_ = 2.0 - short
             f_prev, f_this = (long_, short) if self._broken > 0 else (short, long_)
-            hdur = held[2] * f_prev
-            held = (held[0], held[1], hdur, held[3], held[4], held[5], held[6], held[7])
+            hdur = held[2] + held[8] * (f_prev - 1.0)  # a tied note: only its last part
+            held = (*held[:2], hdur, *held[3:])
             self._held = held
             self._pos = round(held[1] + hdur, 9)
             dur *= f_this
@@ -750,14 +751,24 @@ class AbcInterpreter:
         onset = self._pos
         if self._tie and held is not None and pitches and pitches == held[0]:
             total = min(held[2] + dur, self._max_note)
-            self._held = (pitches, held[1], total, held[3] | deco, held[4], held[5], held[6], units)
+            self._held = (
+                pitches,
+                held[1],
+                total,
+                held[3] | deco,
+                held[4],
+                held[5],
+                held[6],
+                units,
+                dur,
+            )
             self._pos = round(held[1] + total, 9)
             self._tie = False
             return
         if held is not None:
             self._tie = False
             self._emit_held(held)
-        self._held = (pitches, onset, dur, deco, self._unit, letter, base, units)
+        self._held = (pitches, onset, dur, deco, self._unit, letter, base, units, dur)
         self._pos = round(onset + dur, 9)
 
     def _finalize(self, force: bool = False) -> None:
@@ -771,7 +782,7 @@ class AbcInterpreter:
         self._emit_held(held)
 
     def _emit_held(self, held: Held) -> None:
-        pitches, onset, dur, deco, unit, letter, base, _ = held
+        pitches, onset, dur, deco, unit, letter, base, _, _ = held
         if not pitches:
             return
         emit = self._emit

@@ -17,6 +17,7 @@ compared (abc2midi accents the beats of the bar).
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -116,7 +117,7 @@ def midi_notes(mid) -> list[NoteKey]:  # noqa: ANN001 - a mido.MidiFile
 
 def event_keys(events: Iterable[object]) -> list[NoteKey]:
     keys = [
-        (e.pitch, round(e.onset * GRID), round(e.duration * GRID))
+        (e.pitch, math.floor(e.onset * GRID + 0.5), math.floor(e.duration * GRID + 0.5))
         for e in events
         if isinstance(e, NoteEvent)
     ]
