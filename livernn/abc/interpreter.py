@@ -393,7 +393,10 @@ class AbcInterpreter:
                 self._none(c)
         elif st == _S_BAR:
             if c in "|:]":
-                if len(self._buf) < 8:
+                if self._buf[-1] == "]" and c != "]":  # '[|]:|' is '[|]' then ':|'
+                    self._bar(self._buf, 0)
+                    self._buf = c
+                elif len(self._buf) < 8:
                     self._buf += c
                 else:
                     self._skip(1, "bar line too long")
@@ -448,8 +451,11 @@ class AbcInterpreter:
             elif c in _INLINE_FIELDS:
                 self._st = _S_FIELD0
                 self._buf = c
-            else:
+            elif c in _NOTE_BASE or c in _ACC_CHARS or c in _DECO_CHARS or c in _QUIET_DECOS:
                 self._begin_chord()
+                self._none(c)
+            else:
+                self._skip(1, "'[' without a chord")
                 self._none(c)
         elif st == _S_FIELD0:
             if c == ":":
