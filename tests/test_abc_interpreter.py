@@ -237,6 +237,10 @@ def letters(body: str, **opts) -> str:
             "A B C D A B E F G A A B G A B c",
         ),
         ("A B |1 C D :|2 E F |1 G A :|2 B c |]", "A B C D A B E F B c"),
+        ("A B :| C D |] E F :|", "A B A B C D E F E F"),
+        ("A B :| C D || E F :|", "A B A B C D E F E F"),
+        ("A B |] C D :|", "A B C D A B C D"),
+        ("A B [1 C D :| [2 E F |] G A :|", "A B C D A B E F G A A B G A"),
     ],
 )
 def test_repeats_played_as_abc2midi_does(body: str, played: str) -> None:
@@ -313,7 +317,9 @@ def test_new_tune_resets_key_meter_length_and_accidentals() -> None:
 
 def test_header_fields_without_x_start_a_tune_and_text_is_ignored() -> None:
     events = run("M:6/8\nK:D\nFA\n")
-    assert isinstance(events[0], TuneStart) and [e.pitch for e in events if isinstance(e, NoteEvent)] == [66, 69]
+    assert isinstance(events[0], TuneStart) and [
+        e.pitch for e in events if isinstance(e, NoteEvent)
+    ] == [66, 69]
     assert run("just some words\n\n") == []
     it = AbcInterpreter()
     events = it.feed("X:1\nI (1) :| (2) ||\nK:G\nB\n") + it.flush()  # abc2midi skips the odd line

@@ -4,9 +4,10 @@ Spec: https://abcnotation.com/wiki/abc:standard:v2.1#repeat_bar_symbols . abc2mi
 tune in two steps, and this module does both as the characters stream in:
 
 1. Missing start repeats are assumed (abc2midi's ``fixreps``): a ``:|`` (or ``::``, or the
-   first ``[1``) with no ``|:`` before it turns the last ``:|`` before it into ``::`` (or
-   assumes ``|:`` at the tune start); ``||`` plays no part. After the tune's first ending,
-   ``:|`` no longer assumes anything.
+   first ``[1``) with no ``|:`` before it turns the last ``:|`` before it into ``::``, or
+   the last ``||``, ``|]`` or ``[|`` after that ``:|`` into ``|:`` (or assumes ``|:`` at
+   the tune start: a ``||`` before the first ``:|`` plays no part). After the tune's first
+   ending, ``:|`` no longer assumes anything.
 2. A small machine plays the bar lines: ``|:`` remembers where a section starts; ``:|`` on
    the first pass goes back there (pass 2); an ending ``[n`` is played on pass n and
    otherwise skipped, with what follows, up to the next ``:|``, ``|:``, ``||``, ``|]``,
@@ -122,7 +123,10 @@ class RepeatMachine:
 
     # ------------------------------------------------------------------ abc2midi fixreps
     def _fix(self, kind: int, beat: float) -> int:
-        if kind == BAR_REP:
+        if kind in (DOUBLE, THIN_THICK, THICK_THIN):
+            if self.f_rep_kind != DOUBLE or self.f_rep >= 0:  # only after a ':|' (abc2midi)
+                self.f_rep, self.f_rep_kind, self.f_rep_w = self.n, DOUBLE, beat
+        elif kind == BAR_REP:
             if self.f_expect:
                 kind = DOUBLE_REP
             self.f_expect = 1
