@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,7 +21,7 @@ from livernn.abc.render import split_tunes
 from livernn.paths import BUILTIN_CORPUS
 
 ABC_CHARS = "ABCDEFGabcdefgzxZ^_=,'/23456789|:[]()-<>{}\"!.~THuv%\\ \n\nX:K:M:L:Q:T:P:"
-TUNES = split_tunes(open(BUILTIN_CORPUS, encoding="utf-8").read())[:200]
+TUNES = split_tunes(Path(BUILTIN_CORPUS).read_text(encoding="utf-8"))[:200]
 HEADER = "X:1\nT:t\nM:6/8\nL:1/8\nK:G\n"
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
