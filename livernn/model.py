@@ -406,7 +406,7 @@ class OnnxModel:
         ``ids[i]`` is fed to voice ``voices[i]`` (default: all voices, in order).
         """
         tok = np.asarray(ids)
-        if tok.ndim != 1 or not (tok.size == 0 or np.issubdtype(tok.dtype, np.integer)):
+        if tok.ndim != 1 or (tok.size and tok.dtype.kind not in "iu"):
             raise ConfigError("ids must be a 1-D sequence of integers")
         V = len(self.vocab)
         if tok.size and (int(tok.min()) < 0 or int(tok.max()) >= V):
