@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from livernn.osc import ADDRESSES, OUT_ADDRESSES
-from tests.support.osc_listener import OscListener
+from tests.support import server
 
 ROOT = Path(__file__).resolve().parents[1]
 PATCH = ROOT / "patches" / "pd" / "livernn.pd"
@@ -33,12 +33,10 @@ needs_pd = pytest.mark.skipif(
 
 @pytest.fixture
 def livernn_server(tiny_model_path):
-    """A real ``livernn serve`` on free ports with the tiny model: (host, port)."""
-    server = pytest.importorskip(
-        "tests.support.server", reason="livernn serve helper not built yet"
-    )
-    with server.serve(tiny_model_path) as s:  # noqa: F841 - API pending
-        yield s.osc_host, s.osc_port
+    """A real ``livernn serve`` (tiny model, free port), whose client socket is subscribed too."""
+    with server.serve(tiny_model_path) as s:
+        s.subscribe()
+        yield s
 
 
 def pd_records(text: str) -> list[str]:
@@ -104,19 +102,19 @@ def same_notes(a: list[tuple[int, int, float]], b: list[tuple[int, int, float]])
 @needs_pd
 @pytest.mark.slow
 def test_shipped_patch_plays_a_real_server(livernn_server):
-    host, port = livernn_server
-    with OscListener(host, port) as ears:
-        r = run_pd(
-            "-path", str(PATCH.parent),
-            "-send", f"livernn-connect {host} {port}",
-            "-open", str(WRAPPER),
-            timeout=60,
-        )  # fmt: skip
-        assert r.returncode == 0, r.stderr
-        assert "TIMEOUT" not in r.stderr, f"Pd got too few notes:\n{r.stderr[-3000:]}"
-        assert "livernn-error" not in r.stderr, r.stderr  # the server refused something Pd sent
-        status = ears.status()
-        heard = ears.notes()
+    s = livernn_server
+    r = run_pd(
+        "-path", str(PATCH.parent),
+        "-send", f"livernn-connect {s.osc_host} {s.osc_port}",
+        "-open", str(WRAPPER),
+        timeout=60,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "TIMEOUT" not in r.stderr, f"Pd got too few notes:\n{r.stderr[-3000:]}"
+    assert "livernn-error" not in r.stderr, r.stderr  # the server refused something Pd sent
+    status = s.ask("/livernn/status", "/livernn/status")
+    status = dict(zip(status[::2], status[1::2], strict=True))
+    heard = [(int(a[0]), int(a[1]), float(a[2])) for a in s.messages("/livernn/note")]
 
     notes = parse_notes(r.stderr)
     assert len(notes) >= 12, r.stderr
@@ -126,6 +124,6 @@ def test_shipped_patch_plays_a_real_server(livernn_server):
     assert any(
         same_notes(notes, heard[i : i + len(notes)]) for i in range(len(heard) - len(notes) + 1)
     ), (notes, heard)
-    # what the wrapper sent through the shipped patch's receivers reached the server
+    # the sliders the wrapper moved reached the server
     assert status["tempo"] == pytest.approx(240.0)
     assert status["temperature"] == pytest.approx(0.8, abs=1e-6)

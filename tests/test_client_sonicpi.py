@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.osc_listener import OscListener
-from tests.support.sonicpi import skip_unless_installed, sonic_pi
+from tests.support import server
+from tests.support.sonicpi import sonic_pi
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT = ROOT / "patches" / "sonic-pi" / "livernn.rb"
@@ -29,12 +29,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.sonicpi]
 
 @pytest.fixture
 def livernn_server(tiny_model_path):
-    """A real ``livernn serve`` on free ports with the tiny model: (host, port)."""
-    server = pytest.importorskip(
-        "tests.support.server", reason="livernn serve helper not built yet"
-    )
-    with server.serve(tiny_model_path) as s:  # noqa: F841 - API pending
-        yield s.osc_host, s.osc_port
+    """A real ``livernn serve`` (tiny model, free port), whose client socket is subscribed too."""
+    with server.serve(tiny_model_path) as s:
+        s.subscribe()
+        yield s
 
 
 def setting(code: str, name: str) -> str:
@@ -50,58 +48,67 @@ def played(sp) -> list[tuple[str, int, float]]:
     ]
 
 
-def wait_until(predicate, timeout: float) -> bool:
+def wait_until(predicate, timeout: float, server=None) -> bool:
+    """Poll ``predicate`` (reading the server client's socket meanwhile) until it holds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(0.1)
+        if server is not None:
+            server.poll(0.1)
+        else:
+            time.sleep(0.1)
     return predicate()
 
 
+def status(s) -> dict:
+    args = s.ask("/livernn/status", "/livernn/status")
+    return dict(zip(args[::2], args[1::2], strict=True))
+
+
 def test_shipped_file_plays_notes_from_a_real_server(livernn_server, tmp_path):
-    skip_unless_installed()
-    host, port = livernn_server
+    s = livernn_server
     code = CLIENT.read_text()
     synth = setting(code, "livernn_synth").lstrip(":")
-    with (
-        OscListener(host, port) as ears,
-        sonic_pi(tmp_path, env={"LIVERNN_OSC_PORT": str(port)}) as sp,
-    ):
+    with sonic_pi(tmp_path, env={"LIVERNN_OSC_PORT": str(s.osc_port)}) as sp:
         sp.run_code(code)
-        ok = wait_until(lambda: len(played(sp)) >= 8, timeout=40)
+        ok = wait_until(lambda: len(played(sp)) >= 8, timeout=40, server=s)
         assert not sp.errors(), sp.errors()
         assert ok, f"Sonic Pi played {len(played(sp))} notes; its log:\n" + "\n".join(
             sp.log_lines()[-20:]
         )
-        status = ears.status()
-        heard = ears.notes()
         notes = played(sp)
+        s.poll(0.2)
+        heard = [(int(a[0]), int(a[1])) for a in s.messages("/livernn/note")]
 
-        # Sonic Pi played each cue with the file's synth, loudness from the velocity
-        assert {s for s, _, _ in notes} == {synth}
+        # Sonic Pi played each cue with the file's synth, loudness from the velocity: the very
+        # notes the server sent to its other subscriber, in the same order
+        assert {name for name, _, _ in notes} == {synth}
         pitches = [p for _, p, _ in notes]
-        sent = [p for p, _, _ in heard]
+        sent = [p for p, _ in heard]
         starts = [i for i in range(len(sent)) if sent[i : i + len(pitches)] == pitches]
         assert starts, f"Sonic Pi played {pitches}, the server sent {sent}"
         same = heard[starts[0] : starts[0] + len(pitches)]
-        for (_, _, amp), (_, velocity, _) in zip(notes, same, strict=True):
+        for (_, _, amp), (_, velocity) in zip(notes, same, strict=True):
             assert amp == pytest.approx(velocity / 127.0, abs=1e-3)
         assert any("/livernn/seed" in ln for ln in sp.log_lines()), "the seed was never sent"
 
         # the file's settings reached the server
-        assert status["temperature"] == pytest.approx(float(setting(code, "livernn_temperature")))
-        assert status["tempo"] == pytest.approx(float(setting(code, "livernn_tempo")))
-        assert status["key"] == setting(code, "livernn_key").strip('"')
+        st = status(s)
+        assert st["temperature"] == pytest.approx(float(setting(code, "livernn_temperature")))
+        assert st["tempo"] == pytest.approx(float(setting(code, "livernn_tempo")))
+        assert st["key"] == setting(code, "livernn_key").strip('"')
 
         # live coding: change the temperature and Run again; the tune goes on
-        seeds_before = len(sp.log_lines())
-        count = len(notes)
+        lines_before = len(sp.log_lines())
+        count = len(played(sp))
         sp.run_code(
             re.sub(r"^livernn_temperature\s*=\s*\S+", "livernn_temperature = 0.5", code, flags=re.M)
         )
-        assert wait_until(lambda: ears.status()["temperature"] == pytest.approx(0.5), timeout=10)
-        assert wait_until(lambda: len(played(sp)) >= count + 4, timeout=20), "notes stopped"
+        assert wait_until(lambda: status(s)["temperature"] == pytest.approx(0.5), timeout=10)
+        assert wait_until(lambda: len(played(sp)) >= count + 4, timeout=20, server=s), (
+            "notes stopped"
+        )
         assert not sp.errors(), sp.errors()
-        resent = [ln for ln in sp.log_lines()[seeds_before:] if "/livernn/seed" in ln]
+        resent = [ln for ln in sp.log_lines()[lines_before:] if "/livernn/seed" in ln]
         assert not resent, f"a temperature change must not re-send the seed: {resent}"

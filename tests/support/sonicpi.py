@@ -1,11 +1,13 @@
 """Run a real headless Sonic Pi (the ``sonic-pi-server`` package) under test control.
 
-Sonic Pi needs a JACK server: we start ``jackd -d dummy`` with a unique name (no sound card
-needed) and point scsynth at it through ``JACK_DEFAULT_SERVER``. Every port Sonic Pi uses is
+Sonic Pi needs a JACK server: ``sonic_pi()`` starts one with ``tests/support/jack.py``
+(``jackd -d dummy`` under a unique name, no sound card needed) and points scsynth at it through
+``JACK_DEFAULT_SERVER``. Every port Sonic Pi uses is
 picked free and passed on its command line, so nothing collides with another Sonic Pi. Its
 log (what a GUI would show: ``/log/multi_message``, ``/error``, ``/syntax_error`` ...) arrives
 on our "GUI" socket and is kept in ``messages``. ``stop()`` ends every process it started,
-beam.smp and scsynth included (they outlive ``/exit``), even when the test failed.
+beam.smp, scsynth, o2m and m2o included (beam.smp outlives ``/exit``), even when the test
+failed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import socket
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from typing import Any
 import pytest
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
+
+from tests.support import jack
 
 SERVER_RB = Path("/usr/lib/sonic-pi/app/server/ruby/bin/sonic-pi-server.rb")
 BOOTED = "Sonic Pi Server successfully booted."
@@ -37,8 +40,7 @@ def skip_unless_installed() -> None:
     """Skip with a clear reason when the programs .ci/run installs are missing."""
     if not SERVER_RB.exists() or shutil.which("ruby") is None:
         pytest.skip("Sonic Pi is not installed (apt-get install sonic-pi-server; see .ci/run)")
-    if shutil.which("jackd") is None:
-        pytest.skip("jackd is not installed (apt-get install jackd2; see .ci/run)")
+    jack.skip_unless_installed(fluidsynth=False)
 
 
 def free_udp_ports(n: int) -> list[int]:
@@ -68,7 +70,6 @@ class SonicPi:
     def __init__(self, workdir: Path, env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
         self.extra_env = dict(env or {})
-        self.jack_name = f"livernn-sp-{uuid.uuid4().hex[:8]}"
         self.messages: list[tuple[str, list[Any]]] = []
         self._lock = threading.Lock()
         self._gui = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -76,7 +77,6 @@ class SonicPi:
         self._gui.settimeout(0.1)
         self._closing = threading.Event()
         self._reader = threading.Thread(target=self._read_gui, daemon=True)
-        self._jack: subprocess.Popen[bytes] | None = None
         self._server: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / "sonic-pi-server.log"
         self.server_port = 0
@@ -88,34 +88,13 @@ class SonicPi:
         tmp = self.workdir / "tmp"
         home.mkdir(exist_ok=True)
         tmp.mkdir(exist_ok=True)
-        env = dict(
-            os.environ,
-            HOME=str(home),
-            TMPDIR=str(tmp),  # Sonic Pi's pid store lives in $TMPDIR/sonic-pi-pids
-            JACK_DEFAULT_SERVER=self.jack_name,
-            JACK_NO_AUDIO_RESERVATION="1",
+        env = {
+            **os.environ,
             **self.extra_env,
-        )
-        with open(self.workdir / "jackd.log", "wb") as jack_log:
-            self._jack = subprocess.Popen(
-                [
-                    "jackd",
-                    "--no-realtime",
-                    "-n",
-                    self.jack_name,
-                    "-d",
-                    "dummy",
-                    "-r",
-                    "48000",
-                    "-p",
-                    "256",
-                ],
-                env=env,
-                stdout=jack_log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._wait_for_jack(env, timeout=15.0)
+            "HOME": str(home),
+            "TMPDIR": str(tmp),  # Sonic Pi's pid store lives in $TMPDIR/sonic-pi-pids
+            "JACK_NO_AUDIO_RESERVATION": "1",
+        }
         server, scsynth, cues, erlang, midi_out, midi_in, websocket = free_udp_ports(7)
         self.server_port, self.cues_port = server, cues
         gui = self._gui.getsockname()[1]
@@ -136,23 +115,6 @@ class SonicPi:
             time.sleep(0.1)
         self._send("/cue-port-start", GUI_ID)  # without it, OSC to the cue port is dropped
 
-    def _wait_for_jack(self, env: dict[str, str], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        assert self._jack is not None
-        while time.monotonic() < deadline:
-            if self._jack.poll() is not None:
-                raise RuntimeError("jackd exited: " + (self.workdir / "jackd.log").read_text())
-            probe = subprocess.run(
-                ["jack_lsp"] if shutil.which("jack_lsp") else ["true"],
-                env=env,
-                capture_output=True,
-                timeout=5,
-            )
-            if probe.returncode == 0:
-                return
-            time.sleep(0.2)
-        raise RuntimeError("jackd did not start: " + (self.workdir / "jackd.log").read_text())
-
     def stop(self) -> None:
         """End everything we started; safe to call twice and after a failed start."""
         if self._server is not None and self._server.poll() is None:
@@ -161,20 +123,18 @@ class SonicPi:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._server.wait(timeout=3)
         pids = self._child_pids()
-        for proc in (self._server, self._jack):
-            if proc is not None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGTERM)
+        if self._server is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._server.pid, signal.SIGTERM)
         for pid in pids:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGTERM)
         time.sleep(0.5)
-        for proc in (self._server, self._jack):
-            if proc is not None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=5)
+        if self._server is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._server.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._server.wait(timeout=5)
         for pid in pids:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
@@ -240,9 +200,12 @@ class SonicPi:
 
 @contextlib.contextmanager
 def sonic_pi(workdir: Path, env: dict[str, str] | None = None) -> Iterator[SonicPi]:
-    sp = SonicPi(workdir, env)
-    try:
-        sp.start()
-        yield sp
-    finally:
-        sp.stop()
+    """A booted headless Sonic Pi on its own dummy JACK server; everything stopped on exit."""
+    skip_unless_installed()
+    with jack.jack_server(fluidsynth=False) as js:
+        sp = SonicPi(workdir, {**js.env, **(env or {})})
+        try:
+            sp.start()
+            yield sp
+        finally:
+            sp.stop()
