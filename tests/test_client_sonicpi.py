@@ -97,7 +97,10 @@ def test_shipped_file_plays_notes_from_a_real_server(livernn_server, tmp_path):
         st = status(s)
         assert st["temperature"] == pytest.approx(float(setting(code, "livernn_temperature")))
         assert st["tempo"] == pytest.approx(float(setting(code, "livernn_tempo")))
-        assert st["key"] == setting(code, "livernn_key").strip('"')
+        if st["title"] == "Sonic Pi":  # still the seeded tune (the model may end it early)
+            assert st["key"] == setting(code, "livernn_key").strip('"')
+        else:
+            assert st["tunes"] >= 2, st
 
         # live coding: change the temperature and Run again; the tune goes on
         lines_before = len(sp.log_lines())
