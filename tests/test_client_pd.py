@@ -112,6 +112,8 @@ def test_shipped_patch_plays_a_real_server(livernn_server):
     assert r.returncode == 0, r.stderr
     assert "TIMEOUT" not in r.stderr, f"Pd got too few notes:\n{r.stderr[-3000:]}"
     assert "livernn-error" not in r.stderr, r.stderr  # the server refused something Pd sent
+    errors = [ln for ln in r.stderr.splitlines() if "error" in ln]
+    assert not errors, "\n".join(errors)  # e.g. a tune title Pd could not display
     status = s.ask("/livernn/status", "/livernn/status")
     status = dict(zip(status[::2], status[1::2], strict=True))
     heard = [(int(a[0]), int(a[1]), float(a[2])) for a in s.messages("/livernn/note")]
