@@ -83,8 +83,12 @@ class RepeatMachine:
 
     def copy(self) -> RepeatMachine:
         new = RepeatMachine.__new__(RepeatMachine)
-        for name in RepeatMachine.__slots__:
-            setattr(new, name, getattr(self, name))
+        new.tape, new.n, new.conv, new.pc = self.tape, self.n, self.conv, self.pc
+        new.pass_, new.expect, new.maxpass = self.pass_, self.expect, self.maxpass
+        new.save, new.save_w, new.shift = self.save, self.save_w, self.shift
+        new.skipping, new.skip_w, new.overflow = self.skipping, self.skip_w, self.overflow
+        new.f_expect, new.f_nplays, new.f_rep = self.f_expect, self.f_nplays, self.f_rep
+        new.f_rep_kind, new.f_rep_w = self.f_rep_kind, self.f_rep_w
         return new
 
     def played(self, written: float) -> float:
