@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CLIENT = ROOT / "patches" / "sonic-pi" / "livernn.rb"
 PLAYED_RE = re.compile(r"synth :(\w+), \{note: ([\d.]+), amp: ([\d.]+)")
 
-pytestmark = [pytest.mark.slow, pytest.mark.sonicpi]
+pytestmark = [pytest.mark.slow, pytest.mark.sonicpi, pytest.mark.jack]
 
 
 @pytest.fixture
