@@ -743,8 +743,8 @@
      "numinlets": 2,
      "numoutlets": 1,
      "patching_rect": [
-      730.0,
-      665.0,
+      700.0,
+      695.0,
       42.0,
       22.0
      ],
@@ -759,10 +759,29 @@
      "id": "obj-40",
      "maxclass": "newobj",
      "numinlets": 1,
-     "numoutlets": 1,
+     "numoutlets": 2,
      "patching_rect": [
       760.0,
       605.0,
+      84.0,
+      22.0
+     ],
+     "outlettype": [
+      "",
+      "int"
+     ],
+     "text": "unpack s 0"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-41",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      760.0,
+      635.0,
       91.0,
       22.0
      ],
@@ -774,13 +793,13 @@
    },
    {
     "box": {
-     "id": "obj-41",
+     "id": "obj-42",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
      "patching_rect": [
       760.0,
-      635.0,
+      665.0,
       200.0,
       22.0
      ],
@@ -792,7 +811,7 @@
    },
    {
     "box": {
-     "id": "obj-42",
+     "id": "obj-43",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 0,
@@ -807,7 +826,7 @@
    },
    {
     "box": {
-     "id": "obj-43",
+     "id": "obj-44",
      "maxclass": "button",
      "numinlets": 1,
      "numoutlets": 1,
@@ -825,7 +844,7 @@
    },
    {
     "box": {
-     "id": "obj-44",
+     "id": "obj-45",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1263,8 +1282,8 @@
    {
     "patchline": {
      "source": [
-      "obj-31",
-      2
+      "obj-41",
+      0
      ],
      "destination": [
       "obj-42",
@@ -1276,10 +1295,22 @@
     "patchline": {
      "source": [
       "obj-31",
-      3
+      2
      ],
      "destination": [
       "obj-43",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-31",
+      3
+     ],
+     "destination": [
+      "obj-44",
       0
      ]
     }
