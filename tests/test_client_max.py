@@ -244,7 +244,10 @@ def test_controls_reach_udpsend_and_replies_reach_noteout(patcher, boxes, graph)
 
 def test_note_wiring_into_makenote(boxes, graph):
     """pitch -> makenote left, velocity -> middle, duration (s -> ms) -> right."""
-    (unpack,) = by_class(boxes, "unpack")
+    (route,) = by_class(boxes, "route")
+    assert route["text"].split()[1] == "/livernn/note"
+    (unpack,) = [boxes[dst] for o, dst, _ in graph[route["id"]] if o == 0]
+    assert unpack["text"].split()[0] == "unpack"
     (makenote,) = by_class(boxes, "makenote")
 
     def inlet_reached(outlet: int) -> set[int]:
