@@ -388,6 +388,18 @@ def test_caps_and_clamps() -> None:
     assert got[3] == (71, 26.0, 1.0)
 
 
+def test_state_stays_bounded_on_endless_junk() -> None:
+    it = AbcInterpreter()
+    it.feed("X:1\nL:1/4\nK:C\n[" + "CDEFGAB" * 20 + "]\n")
+    assert it.skipped == 140 - 16
+    for i in range(40):
+        it.feed(f"[V:{i}] A ")
+    assert len(it._voices) <= 16
+    for _ in range(3000):
+        it.feed("A B c d :|")
+    assert it._rep.n <= 20000  # the repeat tape stops growing (bounded memory, cheap copies)
+
+
 def test_bad_options_are_config_errors() -> None:
     with pytest.raises(ConfigError):
         InterpreterOptions(velocity=0)

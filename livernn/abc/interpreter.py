@@ -90,6 +90,9 @@ _BANG_DECOS = {"trill": orn.TRILL, "fermata": orn.FERMATA, "staccato": orn.STACC
 _HEADER_FIELDS = frozenset("XTMLQKCRBNZOASHGDFPIWwr")
 _TUPLET_Q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}
 _MAX_TEXT = 256  # longest quoted text / field / decoration read before giving up
+_MAX_CHORD = 16  # notes kept in one chord
+_MAX_VOICES = 16  # voices kept in one tune (a further V: is ignored)
+_MAX_PARTS = 64  # parts kept in one tune
 _NO_BAR_ACC: tuple[int | None, ...] = (None,) * 7
 _EPS = 1e-9
 
@@ -244,6 +247,9 @@ class AbcInterpreter:
 
     def _switch_voice(self, name: str) -> None:
         if name == self._voice:
+            return
+        if len(self._voices) >= _MAX_VOICES and all(v[0] != name for v in self._voices):
+            self._skip(1, "too many voices")
             return
         self._finalize(force=True)
         saved = tuple(getattr(self, f) for f in self._VOICE_FIELDS)
@@ -702,7 +708,10 @@ class AbcInterpreter:
                 if not self._chord:
                     self._chord_units = units
                     self._chord_note = (letter, base)
-                self._chord += (pitch,)
+                if len(self._chord) < _MAX_CHORD:
+                    self._chord += (pitch,)
+                else:
+                    self._skip(1, "too many notes in a chord")
                 return
             self._place((pitch,), units, letter, base)
         elif kind == _K_REST:
@@ -916,7 +925,7 @@ class AbcInterpreter:
             self._part_count += 1
 
     def _close_part(self) -> None:
-        if self._part_label:
+        if self._part_label and len(self._parts) < _MAX_PARTS:
             length = self.position - self._part_origin
             self._parts += ((self._part_label, self._part_cells, length),)
 
