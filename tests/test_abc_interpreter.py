@@ -328,7 +328,7 @@ def test_header_fields_without_x_start_a_tune_and_text_is_ignored() -> None:
 
 
 def test_notes_come_out_as_soon_as_determined() -> None:
-    it = AbcInterpreter()
+    it = AbcInterpreter(InterpreterOptions(accents=False))
     it.feed("X:1\nL:1/8\nK:C\n")
     assert it.feed("A") == []
     assert it.feed("2") == []
@@ -343,7 +343,7 @@ def test_notes_come_out_as_soon_as_determined() -> None:
 
 
 def test_position_tune_skipped_copy_and_reset() -> None:
-    it = AbcInterpreter()
+    it = AbcInterpreter(InterpreterOptions(accents=False))
     it.feed("X:1\nL:1/4\nK:C\nA B ")
     assert (it.tune, it.position, it.skipped) == (0, 2.0, 0)
     snap = it.copy()
@@ -408,8 +408,20 @@ def test_bad_options_are_config_errors() -> None:
 
 
 def test_velocity_option() -> None:
-    ev = run("X:1\nK:C\nA\n", InterpreterOptions(velocity=100))
+    ev = run("X:1\nK:C\nA\n", InterpreterOptions(velocity=100, accents=False))
     assert [e.velocity for e in ev if isinstance(e, NoteEvent)] == [100]
+
+
+@pytest.mark.parametrize(
+    ("meter", "velocities"),
+    [  # abc2midi 4.84 on "AB|cdefgabc|agfedcBA|G2 A3 B3|z A z B c|" (L:1/8)
+        ("4/4", "105 80 105 80 80 80 95 80 80 80 105 80 80 80 95 80 80 80 105 80 80 80 80 95"),
+        ("6/8", "105 80 105 80 80 95 80 80 95 80 105 80 80 95 80 80 95 80 105 80 80 80 95 80"),
+    ],
+)
+def test_accents_like_abc2midi(meter: str, velocities: str) -> None:
+    ev = run(f"X:1\nM:{meter}\nL:1/8\nK:C\nAB|cdefgabc|agfedcBA|G2 A3 B3|z A z B c|\n")
+    assert " ".join(str(e.velocity) for e in ev if isinstance(e, NoteEvent)) == velocities
 
 
 @pytest.mark.parametrize(

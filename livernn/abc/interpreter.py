@@ -44,7 +44,8 @@ class InterpreterOptions:
     expand_repeats: bool = True  # play ':|' sections (and endings) again, as abc2midi does
     max_note_beats: float = 16.0  # longer notes (and ties) are cut to this many beats
     max_rest_beats: float = 64.0  # longer rests (z99, Z99) are cut to this many beats
-    velocity: int = 80  # MIDI velocity of every note, 1..127
+    velocity: int = 80  # MIDI velocity of a note off the beat, 1..127
+    accents: bool = True  # +25 on the first note of a bar, +15 on strong beats (as abc2midi)
     ornaments: bool = True  # trills, rolls, staccato and fermatas as abc2midi plays them
 
     def __post_init__(self) -> None:
@@ -114,6 +115,7 @@ class AbcInterpreter:
     def __init__(self, options: InterpreterOptions | None = None) -> None:
         self.options = options if options is not None else InterpreterOptions()
         self._max_note = float(self.options.max_note_beats)
+        self._accents = bool(self.options.accents)
         self._max_rest = float(self.options.max_rest_beats)
         self._velocity = int(self.options.velocity)
         self._expand = bool(self.options.expand_repeats)
@@ -228,6 +230,7 @@ class AbcInterpreter:
         self._deco = 0
         self._tup_left = 0
         self._tup_factor = 1.0
+        self._bar_w = 0.0  # written beat of the last bar line (for accents)
         self._rep = RepeatMachine()
         self._tempo = 120.0  # the tune's Q: (trills depend on it, as in abc2midi)
         self._parts: tuple[tuple[str, Cells, float], ...] = ()  # finished parts, in order
@@ -242,7 +245,7 @@ class AbcInterpreter:
     # key, unit, accidentals and repeats, as in abc2midi (one MIDI track per voice).
     _VOICE_FIELDS = (
         "_pos", "_rep", "_held", "_tie", "_broken", "_bacc", "_carry", "_deco",
-        "_tup_left", "_tup_factor", "_key", "_key_text", "_unit", "_meter",
+        "_tup_left", "_tup_factor", "_key", "_key_text", "_unit", "_meter", "_bar_w",
     )  # fmt: skip
 
     def _switch_voice(self, name: str) -> None:
@@ -260,7 +263,7 @@ class AbcInterpreter:
         if target is None:  # a new voice starts at the tune start with the tune's defaults
             key, key_text, unit, meter = self._tune_defaults
             target = (0.0, RepeatMachine(), None, False, 0, _NO_BAR_ACC, None, 0, 0, 1.0,
-                      key, key_text, unit, meter)  # fmt: skip
+                      key, key_text, unit, meter, 0.0)  # fmt: skip
         for f, v in zip(self._VOICE_FIELDS, target, strict=True):
             setattr(self, f, v)
         self._rep = self._rep.copy()  # saved machines are shared with copies: never mutate
@@ -828,24 +831,31 @@ class AbcInterpreter:
             dur = self._max_note
         if dur <= 0:
             return
+        vel = self._velocity
+        if self._accents:  # abc2midi's beat stress: first note of the bar, strong beats
+            off = round(onset - self._bar_w, 6)
+            if off == 0.0:
+                vel += 25
+            elif off > 0.0 and off % self._meter.accent < 1e-6:
+                vel += 15
+            if vel > 127:
+                vel = 127
+        pv = pitch | vel << 7  # pitch and velocity in one int on the repeat tape
         if self._expand:
             buf: list[tuple[int, float, float]] = []
-            self._rep.note(pitch, onset, dur, buf)
+            self._rep.note(pv, onset, dur, buf)
             self._play(buf)
         else:
-            self._out.append(NoteEvent(pitch, onset, dur, self._velocity, self._tune))
-            if self._part_label:
-                self._part_record(pitch, onset, dur)
+            self._play([(pv, onset, dur)])
 
     def _play(self, notes: list[tuple[int, float, float]]) -> None:
-        """Notes the repeat machine plays now (onsets in played beats)."""
+        """Notes heard now: (pitch | velocity << 7, onset in played beats, duration)."""
         out = self._out
-        vel = self._velocity
         tune = self._tune
-        for p, on, d in notes:
-            out.append(NoteEvent(p, on, d, vel, tune))
+        for pv, on, d in notes:
+            out.append(NoteEvent(pv & 127, on, d, pv >> 7, tune))
             if self._part_label:
-                self._part_record(p, on, d)
+                self._part_record(pv, on, d)
 
     def _bar(self, sym: str, ending: int) -> None:
         """A bar line ``sym`` (``|``, ``||``, ``|]``, ``[|``, ``:|``, ``|:``, ``::`` ...)."""
@@ -861,6 +871,7 @@ class AbcInterpreter:
         self._bacc = _NO_BAR_ACC
         self._broken = 0
         self._deco = 0
+        self._bar_w = self._pos
         if self._expand:
             buf: list[tuple[int, float, float]] = []
             self._rep.bar(kind, self._pos, 0, buf)
@@ -958,7 +969,7 @@ class AbcInterpreter:
                 notes.append(cells[0])
                 cells = cells[1]
             for p, on, d in reversed(notes):
-                self._out.append(NoteEvent(p, on + end, d, self._velocity, self._tune))
+                self._out.append(NoteEvent(p & 127, on + end, d, p >> 7, self._tune))
             end = round(end + length, 9)
         return end
 

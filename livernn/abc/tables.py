@@ -95,13 +95,18 @@ class Meter:
     bar_beats: float  # quarter notes per bar (0 for free meter)
     default_unit: float  # default L: in beats when the tune gives none (0.25 or 0.5)
     compound: bool  # 6/8, 9/8, 12/8 ...: tuplets (2 (4 (6 use 3 in the time of p
+    accent: float = 0.0  # beats between strong beats (abc2midi: 4/4 halves, x/8 dotted)
+
+    def __post_init__(self) -> None:
+        if self.accent <= 0:
+            object.__setattr__(self, "accent", self.bar_beats or 4.0)
 
 
 def parse_meter(text: str) -> Meter:
     """``C`` (4/4), ``C|`` (2/2), ``6/8``, ``2/4+3/8``, ``none``. Unknown text gives 4/4."""
     t = text.strip().split(" ")[0] if text.strip() else ""
     if t in ("C", ""):
-        return Meter(4.0, 0.5, False)
+        return Meter(4.0, 0.5, False, 2.0)
     if t == "C|":
         return Meter(4.0, 0.5, False)
     if t.lower() == "none":
@@ -124,7 +129,13 @@ def parse_meter(text: str) -> Meter:
         num_sum += n
         den = d
     unit = 0.25 if total < 0.75 else 0.5
-    return Meter(total * 4.0, unit, num_sum % 3 == 0 and num_sum > 3 and den == 8)
+    if num_sum == 4 and den == 4:
+        accent = 2.0
+    elif den == 8 and num_sum % 3 == 0:
+        accent = 1.5
+    else:
+        accent = total * 4.0
+    return Meter(total * 4.0, unit, num_sum % 3 == 0 and num_sum > 3 and den == 8, accent)
 
 
 def parse_fraction(text: str) -> float | None:
