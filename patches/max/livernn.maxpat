@@ -51,10 +51,10 @@
      "patching_rect": [
       20.0,
       80.0,
-      560.0,
+      460.0,
       20.0
      ],
-     "text": "CONNECTION - udpsend to the server; the server answers to port 9001 (udpreceive)"
+     "text": "CONNECTION - udpsend to the server; it answers to port 9001 (udpreceive)"
     }
    },
    {
@@ -119,7 +119,7 @@
      "numoutlets": 0,
      "patching_rect": [
       20.0,
-      560.0,
+      580.0,
       168.0,
       22.0
      ],
@@ -134,7 +134,7 @@
      "numoutlets": 0,
      "patching_rect": [
       20.0,
-      175.0,
+      200.0,
       560.0,
       20.0
      ],
@@ -149,7 +149,7 @@
      "numoutlets": 1,
      "patching_rect": [
       20.0,
-      200.0,
+      225.0,
       440.0,
       22.0
      ],
@@ -167,7 +167,7 @@
      "numoutlets": 1,
      "patching_rect": [
       20.0,
-      230.0,
+      255.0,
       440.0,
       22.0
      ],
@@ -185,7 +185,7 @@
      "numoutlets": 1,
      "patching_rect": [
       20.0,
-      260.0,
+      285.0,
       440.0,
       22.0
      ],
@@ -324,8 +324,8 @@
      "numoutlets": 0,
      "patching_rect": [
       20.0,
-      300.0,
-      260.0,
+      330.0,
+      230.0,
       20.0
      ],
      "text": "TEMPERATURE 0.1 (safe) ... 2 (wild)"
@@ -339,7 +339,7 @@
      "numoutlets": 1,
      "patching_rect": [
       20.0,
-      325.0,
+      355.0,
       200.0,
       22.0
      ],
@@ -361,7 +361,7 @@
      "numoutlets": 2,
      "patching_rect": [
       20.0,
-      355.0,
+      385.0,
       60.0,
       22.0
      ],
@@ -381,7 +381,7 @@
      "numoutlets": 1,
      "patching_rect": [
       20.0,
-      385.0,
+      415.0,
       175.0,
       22.0
      ],
@@ -399,7 +399,7 @@
      "numoutlets": 0,
      "patching_rect": [
       260.0,
-      300.0,
+      330.0,
       200.0,
       20.0
      ],
@@ -414,7 +414,7 @@
      "numoutlets": 1,
      "patching_rect": [
       260.0,
-      325.0,
+      355.0,
       200.0,
       22.0
      ],
@@ -435,7 +435,7 @@
      "numoutlets": 2,
      "patching_rect": [
       260.0,
-      355.0,
+      385.0,
       60.0,
       22.0
      ],
@@ -454,7 +454,7 @@
      "numoutlets": 1,
      "patching_rect": [
       260.0,
-      385.0,
+      415.0,
       133.0,
       22.0
      ],
@@ -472,7 +472,7 @@
      "numoutlets": 0,
      "patching_rect": [
       20.0,
-      430.0,
+      455.0,
       640.0,
       20.0
      ],
@@ -487,7 +487,7 @@
      "numoutlets": 1,
      "patching_rect": [
       20.0,
-      455.0,
+      480.0,
       250.0,
       22.0
      ],
@@ -505,7 +505,7 @@
      "numoutlets": 1,
      "patching_rect": [
       290.0,
-      455.0,
+      480.0,
       105.0,
       22.0
      ],
@@ -523,7 +523,7 @@
      "numoutlets": 1,
      "patching_rect": [
       400.0,
-      455.0,
+      480.0,
       112.0,
       22.0
      ],
@@ -541,7 +541,7 @@
      "numoutlets": 2,
      "patching_rect": [
       400.0,
-      490.0,
+      510.0,
       49.0,
       22.0
      ],
