@@ -265,6 +265,9 @@ def test_repeat_emits_the_section_at_once_with_later_onsets() -> None:
 def test_parts_da_capo() -> None:
     body = "P:A\nA B :|\nP:B\nc d |]"
     assert letters(body, header="M:4/4\nL:1/4\nP:ABA\nK:C\n") == "A B A B c d A B A B"
+    # with parts, abc2midi assumes a |: at each part start and nothing else
+    body = "P:A\nA B :|\nC D :|\nP:B\nc d :|"
+    assert letters(body, header="M:4/4\nL:1/4\nP:ABA\nK:C\n") == "A B A B C D c d c d A B A B C D"
 
 
 # ---------------------------------------------------------------------- tunes and events

@@ -945,6 +945,10 @@ class AbcInterpreter:
         self._finalize(force=True)
         self._close_part()
         self._part_label = label if label.isalpha() else ""
+        if self._parts_spec and self._expand:
+            buf: list[tuple[int, float, float]] = []
+            self._rep.part_start(self._pos, buf)
+            self._play(buf)
         self._part_origin = self.position
         self._part_cells = None
         self._part_count = 0

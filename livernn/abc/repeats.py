@@ -58,7 +58,7 @@ class RepeatMachine:
     __slots__ = (
         "tape", "n", "conv", "pc", "pass_", "expect", "maxpass", "save", "save_w",
         "shift", "skipping", "skip_w", "f_expect", "f_nplays", "f_rep", "f_rep_kind",
-        "f_rep_w", "overflow",
+        "f_rep_w", "overflow", "parts",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -80,6 +80,7 @@ class RepeatMachine:
         self.f_rep_kind = DOUBLE
         self.f_rep_w = 0.0
         self.overflow = False
+        self.parts = False  # the tune has P: parts: no assumed |: but one at each part start
 
     def copy(self) -> RepeatMachine:
         new = RepeatMachine.__new__(RepeatMachine)
@@ -89,7 +90,15 @@ class RepeatMachine:
         new.skipping, new.skip_w, new.overflow = self.skipping, self.skip_w, self.overflow
         new.f_expect, new.f_nplays, new.f_rep = self.f_expect, self.f_nplays, self.f_rep
         new.f_rep_kind, new.f_rep_w = self.f_rep_kind, self.f_rep_w
+        new.parts = self.parts
         return new
+
+    def part_start(self, beat: float, out: list[Note]) -> None:
+        """A part (``P:`` in the body of a tune with parts) starts: abc2midi assumes a
+        ``|:`` here and assumes nothing else."""
+        self.parts = True
+        self.f_expect = 1
+        self.bar(BAR_REP, beat, 0, out)
 
     def played(self, written: float) -> float:
         """The played beat of the written beat ``written`` (the cursor)."""
@@ -127,6 +136,8 @@ class RepeatMachine:
 
     # ------------------------------------------------------------------ abc2midi fixreps
     def _fix(self, kind: int, beat: float) -> int:
+        if self.parts:
+            return kind
         if kind in (DOUBLE, THIN_THICK, THICK_THIN):
             if self.f_rep_kind != DOUBLE or self.f_rep >= 0:  # only after a ':|' (abc2midi)
                 self.f_rep, self.f_rep_kind, self.f_rep_w = self.n, DOUBLE, beat
