@@ -262,6 +262,17 @@ def test_repeat_emits_the_section_at_once_with_later_onsets() -> None:
     assert it.position == 8.0
 
 
+def test_voices_each_start_at_the_tune_start_with_their_own_repeats() -> None:
+    events = run("X:1\nM:4/4\nL:1/4\nK:C\nV:1\nA B :| c d :|\nV:2\nC D :| E F :|\n")
+    ns = sorted((e.onset, e.pitch) for e in events if isinstance(e, NoteEvent))
+    # abc2midi: T1 A B A B c d, T2 C D C D E F (a |: at each voice start, nothing else)
+    assert ns == sorted(
+        [(0.0, 69), (1.0, 71), (2.0, 69), (3.0, 71), (4.0, 72), (5.0, 74)]
+        + [(0.0, 60), (1.0, 62), (2.0, 60), (3.0, 62), (4.0, 64), (5.0, 65)]
+    )
+    assert events[-1] == TuneEnd(0, 6.0)
+
+
 def test_parts_da_capo() -> None:
     body = "P:A\nA B :|\nP:B\nc d |]"
     assert letters(body, header="M:4/4\nL:1/4\nP:ABA\nK:C\n") == "A B A B c d A B A B"

@@ -262,7 +262,9 @@ class AbcInterpreter:
         self._voice = name
         if target is None:  # a new voice starts at the tune start with the tune's defaults
             key, key_text, unit, meter = self._tune_defaults
-            target = (0.0, RepeatMachine(), None, False, 0, _NO_BAR_ACC, None, 0, 0, 1.0,
+            machine = RepeatMachine()
+            machine.part_start(0.0, [])  # abc2midi: a |: at the voice's start, nothing else
+            target = (0.0, machine, None, False, 0, _NO_BAR_ACC, None, 0, 0, 1.0,
                       key, key_text, unit, meter, 0.0)  # fmt: skip
         for f, v in zip(self._VOICE_FIELDS, target, strict=True):
             setattr(self, f, v)

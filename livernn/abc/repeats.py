@@ -80,7 +80,7 @@ class RepeatMachine:
         self.f_rep_kind = DOUBLE
         self.f_rep_w = 0.0
         self.overflow = False
-        self.parts = False  # the tune has P: parts: no assumed |: but one at each part start
+        self.parts = False  # parts or voices: no assumed |: but one at each part/voice start
 
     def copy(self) -> RepeatMachine:
         new = RepeatMachine.__new__(RepeatMachine)
@@ -94,8 +94,8 @@ class RepeatMachine:
         return new
 
     def part_start(self, beat: float, out: list[Note]) -> None:
-        """A part (``P:`` in the body of a tune with parts) starts: abc2midi assumes a
-        ``|:`` here and assumes nothing else."""
+        """A part (``P:`` in the body of a tune with parts) or a voice starts: abc2midi
+        assumes a ``|:`` here and assumes nothing else in the tune."""
         self.parts = True
         self.f_expect = 1
         self.bar(BAR_REP, beat, 0, out)
