@@ -47,7 +47,7 @@ def first_difference(tune: str, ref: list) -> tuple[int, bool]:
 CATEGORIES = (
     ("abc2midi wrote no MIDI file or no notes", None),
     ("`[|]` bar lines (abc2midi plays them as chords of stray notes)", re.compile(r"\[\|\]")),
-    ("voices (V:): abc2midi assumes missing |: per voice", None),
+    ("voices (V:) in a tune with parts", None),
     ("a slur or decoration inside a tuplet, e.g. `(3(uEFG)`", re.compile(r"\(\d\(|\(\(\d|\(\d\.")),
     (
         "ties or broken rhythm inside or between chords",
