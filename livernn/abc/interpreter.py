@@ -83,7 +83,7 @@ _NOTE_BASE = {c: (i, 60) for i, c in enumerate("CDEFGAB")} | {
 _DIGITS = frozenset("0123456789")
 _ACC_CHARS = {"^": 1, "_": -1, "=": 0}
 _DECO_CHARS = {".": orn.STACCATO, "~": orn.ROLL, "T": orn.TRILL, "H": orn.FERMATA}
-_KEEPS_HELD = frozenset('<>-")`$y\\')  # may come between a note and its '>' or '-'
+_KEEPS_HELD = frozenset('<>-")`$y\\.~THuv')  # may come between a note and its '>' or '-'
 _QUIET_DECOS = frozenset("uvLMOPSJR")  # bowings, accents, mordents, segno...: no effect
 _IGNORED = frozenset(" \t\r\\`$y)")  # spacers, slur ends, continuations
 _INLINE_FIELDS = frozenset("KMLQPTWINRVUmrsw")
@@ -622,7 +622,6 @@ class AbcInterpreter:
             else:
                 self._skip(1, "tie without a note")
         elif c in _DECO_CHARS:
-            self._finalize()
             self._deco |= _DECO_CHARS[c]
         elif c == ":":
             self._st = _S_BAR

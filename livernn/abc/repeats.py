@@ -37,6 +37,8 @@ Tape = tuple[Entry, "Tape"] | None
 
 def bar_kinds(sym: str) -> int:
     """The kind of a bar-line symbol such as ``|``, ``||``, ``:|``, ``|:``, ``::``."""
+    if sym == "||:":  # abc2midi reads '||' and a stray ':'
+        return DOUBLE
     if len(sym) > 1 and sym[0] == ":" and sym[-1] == ":":
         return DOUBLE_REP
     if sym[0] == ":":
