@@ -163,6 +163,9 @@ class Engine:
         self.closed = False
         self._last_status = -math.inf
         self._failed_outputs: set[str] = set()
+        self._failures = 0  # generation failures in a row
+        self._backoff = 0.0
+        self._paused_until = -math.inf
         self._chars = self.vocab.chars
         self.subscriptions: Any = None  # an OscEcho, when OSC out is on
         for vc in config.voices:  # refuse an unknown character before anything plays
@@ -189,10 +192,12 @@ class Engine:
         deserves a precise wake-up)."""
         self._send_due()
         self._apply_commands()
-        try:
-            self._generate()
-        except Exception as e:  # a model or interpreter failure must not stop the show
-            self._recover(e)
+        if self.clock.now() >= self._paused_until:
+            try:
+                if self._generate():
+                    self._failures = 0
+            except Exception as e:  # a model or interpreter failure must not stop the show
+                self._recover(e)
         self._send_due()
         now = self.clock.now()
         if now - self._last_status >= self.config.status_interval:
@@ -200,6 +205,9 @@ class Engine:
             self._out("status", now, self.status())
         nb = self.scheduler.next_beat()
         deadline = self.tempo.time_at(nb) if nb is not None else math.inf
+        oldest = self.sounding.oldest()
+        if oldest is not None:  # a note stretched by a slower tempo ends at the cap, on time
+            deadline = min(deadline, oldest + self.config.max_note)
         wake = now + self.config.tick
         if self._wants_chars():
             wake = now if deadline - now > self.config.guard else deadline
@@ -304,10 +312,13 @@ class Engine:
         return horizon
 
     def _wants_chars(self) -> bool:
+        if self.clock.now() < self._paused_until:
+            return False
         h = self._horizon(self.clock.now())
         return any(v.running and v.write_beat() < self._limit(v, h) for v in self.voices)
 
-    def _generate(self) -> None:
+    def _generate(self) -> int:
+        """Write characters up to the horizon; the number of model steps taken."""
         now = self.clock.now()
         horizon = self._horizon(now)
         playhead = self.tempo.beat_at(now)
@@ -317,7 +328,8 @@ class Engine:
                 self._seed(v, text, at)
         nb = self.scheduler.next_beat()
         deadline = self.tempo.time_at(nb) if nb is not None else math.inf
-        for _ in range(self.config.steps_per_tick):
+        steps = 0
+        while steps < self.config.steps_per_tick:
             active = [
                 v for v in self.voices if v.running and v.write_beat() < self._limit(v, horizon)
             ]
@@ -328,6 +340,7 @@ class Engine:
                 v.write_beat() >= playhead for v in active
             ):
                 break
+            steps += 1
             chars = [self._next_char(v) for v in active]
             ids = [self.vocab[c] for c in chars]
             logits = self.model.step(ids, [v.index for v in active])
@@ -339,6 +352,7 @@ class Engine:
             if v.new_text:
                 self._out("text", t, v.index, "".join(v.new_text))
                 v.new_text.clear()
+        return steps
 
     def _next_char(self, v: Voice) -> str:
         if v.forced:
@@ -451,15 +465,25 @@ class Engine:
         return base + max(n, 0) * v.bar_beats
 
     def _recover(self, e: Exception) -> None:
+        """After a failure: release every note, reseed, and pause generation a little
+        (longer each time it fails again in a row), so a broken model cannot spin."""
         self.errors += 1
-        log.error("generation failed (%s: %s); releasing notes and reseeding", type(e).__name__, e)
+        self._failures += 1
+        now = self.clock.now()
+        self._backoff = min(2.0, 0.1 * 2 ** min(self._failures - 1, 5))
+        self._paused_until = now + self._backoff
+        if self._failures <= 3 or self._failures % 100 == 0:
+            log.error(
+                "generation failed (%s: %s); notes released, retrying in %.1f s",
+                type(e).__name__, e, self._backoff,
+            )  # fmt: skip
         self._release(None)
         for v in self.voices:
             try:
-                self._seed(v, v.seed, self.tempo.beat_at(self.clock.now()))
+                self._seed(v, v.seed, self.tempo.beat_at(now))
             except Exception as e2:
-                log.error("cannot reseed voice %d: %s; stopping it", v.index + 1, e2)
-                v.running = False
+                if self._failures <= 3:
+                    log.error("cannot reseed voice %d: %s", v.index + 1, e2)
 
     # -- commands --------------------------------------------------------------------------
 

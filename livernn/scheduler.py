@@ -91,6 +91,9 @@ class Scheduler:
             if kind == ON:
                 self._pending_on.discard(nid)
             else:
+                if nid in self._pending_on:  # a zero-length note: its on comes first
+                    self._pending_on.discard(nid)
+                    out.append(Due(ON, note, b))
                 del self._pending_off[nid]
                 del self._notes[nid]
             out.append(Due(kind, note, b))
@@ -182,9 +185,15 @@ class Sounding:
         return self._offs([n for n, h in self._held.items() if voice is None or h.voice == voice])
 
     def overdue(self, now: float, max_seconds: float) -> list[tuple[int, int, int]]:
-        """Unregister notes held longer than ``max_seconds``; the note-offs to send as
+        """Unregister notes held ``max_seconds`` or longer; the note-offs to send as
         (voice, channel, pitch)."""
-        return self._offs([n for n, h in self._held.items() if now - h.since > max_seconds])
+        limit = max_seconds - 1e-9  # since + max - since may round below max
+        return self._offs([n for n, h in self._held.items() if now - h.since >= limit])
+
+    def oldest(self) -> float | None:
+        """When the longest-sounding note started (None: nothing sounds); it must end by
+        this time plus the maximum note length."""
+        return min((h.since for h in self._held.values()), default=None)
 
     def _offs(self, ids: list[int]) -> list[tuple[int, int, int]]:
         out: list[tuple[int, int, int]] = []

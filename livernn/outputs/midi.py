@@ -155,7 +155,7 @@ def open_midi(cfg: MidiConfig) -> tuple[MidiOutput | None, str]:
                             f"{label}: no port matches {cfg.port!r} among {names or 'none'}"
                         )
                         continue
-                    port = be.open_output(name, autoreset=True, client_name=CLIENT_NAME)
+                    port = be.open_output(name, autoreset=True)  # client_name would make it virtual
                     return MidiOutput(port, f"{name!r} ({label})"), ""
                 try:
                     port = be.open_output(
@@ -166,7 +166,7 @@ def open_midi(cfg: MidiConfig) -> tuple[MidiOutput | None, str]:
                     if not names:
                         tried.append(f"{label}: no virtual port ({_short(e)}) and no output port")
                         continue
-                port = be.open_output(names[0], autoreset=True, client_name=CLIENT_NAME)
+                port = be.open_output(names[0], autoreset=True)
                 return MidiOutput(port, f"{names[0]!r} ({label})"), ""
         except Exception as e:
             tried.append(f"{label}: {_short(e)}")
