@@ -59,13 +59,16 @@ def golden(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[list[str
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", CORPORA)
-def test_agreement_with_abc2midi(name: str, golden: dict) -> None:
+def test_agreement_with_abc2midi(
+    name: str, golden: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
     if name not in golden:
         pytest.skip(f"{SHARED}/{name}.abc not found (the shared corpora sit beside the repo)")
     tunes, reference = golden[name]
     same, differ = agreement(tunes, reference)
     rate = same / len(tunes)
-    print(f"\n{name}: {same}/{len(tunes)} tunes agree with abc2midi ({rate:.1%})")
+    with capsys.disabled():  # shown even under -q
+        print(f"\n{name}: {same}/{len(tunes)} tunes agree with abc2midi ({rate:.1%})", end=" ")
     assert len(tunes) > 100
     assert rate >= BAR, (
         f"{name}: only {rate:.1%} of tunes agree with abc2midi; first differing: {differ[:10]}"
