@@ -191,3 +191,30 @@ def parse_tempo(text: str, unit: float) -> float | None:
     if not 1.0 <= q <= 2000.0:
         return None
     return q
+
+
+def expand_parts(spec: str, limit: int = 64) -> list[str]:
+    """``ABA`` -> [A, B, A]; ``A2B`` -> [A, A, B]; ``(AB)2C`` -> [A, B, A, B, C]; dots and
+    spaces are ignored. At most ``limit`` parts."""
+    out: list[str] = []
+    stack: list[list[str]] = []
+    last: list[str] = []
+    i = 0
+    spec = spec.split("%")[0]
+    while i < len(spec) and len(out) <= limit:
+        c = spec[i]
+        if c.isalpha() and c.isupper():
+            last = [c]
+            (stack[-1] if stack else out).append(c)
+        elif c.isdigit():
+            n = int(c)
+            target = stack[-1] if stack else out
+            target.extend(last * (n - 1))
+        elif c == "(":
+            stack.append([])
+            last = []
+        elif c == ")" and stack:
+            last = stack.pop()
+            (stack[-1] if stack else out).extend(last)
+        i += 1
+    return out[:limit]
