@@ -13,7 +13,7 @@ from livernn.abc import (
     TuneEnd,
     TuneStart,
 )
-from livernn.abc.tables import parse_key, parse_meter, parse_tempo, parse_unit
+from livernn.abc.tables import expand_parts, parse_key, parse_meter, parse_tempo, parse_unit
 from livernn.errors import ConfigError
 
 
@@ -100,6 +100,14 @@ def test_key_explicit_accidentals_and_junk() -> None:
 def test_meter(meter: str, bar: float, unit: float) -> None:
     m = parse_meter(meter)
     assert (m.bar_beats, m.default_unit) == (bar, unit)
+
+
+def test_part_order() -> None:
+    assert expand_parts("ABA") == ["A", "B", "A"]
+    assert expand_parts("A2B") == ["A", "A", "B"]
+    assert expand_parts("(AB)2C % da capo") == ["A", "B", "A", "B", "C"]
+    assert expand_parts("A.B.A") == ["A", "B", "A"]
+    assert len(expand_parts("A9" * 50)) == 64
 
 
 def test_unit_and_tempo() -> None:
