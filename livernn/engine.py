@@ -90,7 +90,8 @@ class Voice:
         self.forced: collections.deque[str] = collections.deque()
         self.pending_key: str | None = None
         self.pending_meter: str | None = None
-        self.pending_seed: tuple[str, float] | None = None  # (text, global beat) for quantize
+        # (text, global beat) for a quantized seed; beat None: seeded while stopped
+        self.pending_seed: tuple[str, float | None] | None = None
         self.line = ""  # the line being written
         self.in_header = False
         self.silent = 0  # characters since the last note
@@ -174,8 +175,8 @@ class Engine:
         for v in self.voices:
             if v.cfg.program is not None:
                 self._out("program", now, v.cfg.channel, v.cfg.program)
-            self._seed(v, v.cfg.seed, self.tempo.beat_at(now))
             v.running = config.autostart
+            self._seed(v, v.cfg.seed, self.tempo.beat_at(now))
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -307,7 +308,7 @@ class Engine:
         return self.tempo.beat_at(now + self.config.lookahead)
 
     def _limit(self, v: Voice, horizon: float) -> float:
-        if v.pending_seed is not None:
+        if v.pending_seed is not None and v.pending_seed[1] is not None:
             return min(horizon, v.pending_seed[1])
         return horizon
 
@@ -323,7 +324,8 @@ class Engine:
         horizon = self._horizon(now)
         playhead = self.tempo.beat_at(now)
         for v in self.voices:
-            if v.pending_seed is not None and horizon >= v.pending_seed[1]:
+            ps = v.pending_seed
+            if v.running and ps is not None and ps[1] is not None and horizon >= ps[1]:
                 text, at = v.pending_seed
                 self._seed(v, text, at)
         nb = self.scheduler.next_beat()
@@ -430,8 +432,13 @@ class Engine:
                 v.tune_tempo = ev.tempo
 
     def _seed(self, v: Voice, text: str, at: float) -> None:
-        """Reset a voice and prime it with ``text``; its music restarts at beat ``at``."""
+        """Reset a voice and prime it with ``text``; its music restarts at beat ``at``.
+        A stopped voice keeps the seed until it starts."""
         self.vocab.encode(text)  # VocabError before any change
+        if not v.running:
+            v.pending_seed = (text, None)
+            v.seed = text
+            return
         self.model.reset(v.index)
         logits = self.model.prefill(v.index, text)
         playhead = self.tempo.beat_at(self.clock.now())
@@ -551,15 +558,19 @@ class Engine:
         elif name == "start":
             for v in targets:
                 if not v.running:
+                    v.running = True
+                    if v.pending_seed is not None:  # seeded while stopped
+                        self._seed(v, v.pending_seed[0], playhead)
+                        continue
                     shift = playhead - v.write_beat()
                     if shift > 0:
                         v.origin += shift
                     v.floor = max(v.floor, playhead)
-                    v.running = True
         elif name == "stop":
             for v in targets:
                 v.running = False
-                v.pending_seed = None
+                if v.pending_seed is not None:  # a quantized seed waits for the start
+                    v.pending_seed = (v.pending_seed[0], None)
                 self._release(v.index)
         elif name == "panic":
             if cmd.voice is None:

@@ -159,6 +159,19 @@ def test_stop_silences_and_start_resumes():
     assert min(t for t, _ in ons(rec) if t > 1.2) == pytest.approx(5.0, abs=0.06)
 
 
+def test_a_seed_sent_while_stopped_waits_for_start():
+    eng, rec, clock, _ = make((SCALE + LOW,), autostart=False)
+    eng.run_until(T0 + 1.0)
+    eng.submit(Command("seed", LOW[:20]))
+    eng.submit(Command("tempo", 60.0))
+    eng.run_until(T0 + 2.0)
+    assert ons(rec) == []
+    eng.submit(Command("start"))
+    eng.run_until(T0 + 3.5)
+    assert ons(rec) == [(2.0, 48), (3.0, 50)]
+    assert rec.notes("on")[0].duration == pytest.approx(1.0)
+
+
 def test_one_voice_can_stop_alone():
     eng, rec, clock, _ = make((SCALE, LOW))
     eng.run_until(T0 + 1.2)

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterator
 
 from livernn.config import MidiConfig
@@ -125,8 +126,13 @@ class MidiOutput(Output):
             self._send(self._mido.Message("control_change", channel=ch - 1, control=123, value=0))
 
     def close(self, t) -> None:
+        # The note-offs have been sent; add all-notes-off on every channel, then give the
+        # backend time to deliver (JACK flushes its buffer once per process cycle, and a
+        # port closed at once drops what is still queued).
+        self.panic(t, list(range(1, 17)))
+        time.sleep(0.1)
         try:
-            self.port.close()  # autoreset: all notes off on every channel
+            self.port.close()
         except Exception as e:
             log.warning("closing MIDI output %s: %s", self.description, e)
 
@@ -144,7 +150,7 @@ def open_midi(cfg: MidiConfig) -> tuple[MidiOutput | None, str]:
                 be = backend(api)
                 if cfg.virtual is not None:
                     port = be.open_output(
-                        cfg.virtual, virtual=True, autoreset=True, client_name=CLIENT_NAME
+                        cfg.virtual, virtual=True, autoreset=False, client_name=CLIENT_NAME
                     )
                     return MidiOutput(port, f"virtual port {cfg.virtual!r} ({label})"), ""
                 names = list(be.get_output_names())
@@ -155,18 +161,20 @@ def open_midi(cfg: MidiConfig) -> tuple[MidiOutput | None, str]:
                             f"{label}: no port matches {cfg.port!r} among {names or 'none'}"
                         )
                         continue
-                    port = be.open_output(name, autoreset=True)  # client_name would make it virtual
+                    port = be.open_output(
+                        name, autoreset=False
+                    )  # client_name would make it virtual
                     return MidiOutput(port, f"{name!r} ({label})"), ""
                 try:
                     port = be.open_output(
-                        CLIENT_NAME, virtual=True, autoreset=True, client_name=CLIENT_NAME
+                        CLIENT_NAME, virtual=True, autoreset=False, client_name=CLIENT_NAME
                     )
                     return MidiOutput(port, f"virtual port {CLIENT_NAME!r} ({label})"), ""
                 except Exception as e:
                     if not names:
                         tried.append(f"{label}: no virtual port ({_short(e)}) and no output port")
                         continue
-                port = be.open_output(names[0], autoreset=True)
+                port = be.open_output(names[0], autoreset=False)
                 return MidiOutput(port, f"{names[0]!r} ({label})"), ""
         except Exception as e:
             tried.append(f"{label}: {_short(e)}")

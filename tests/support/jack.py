@@ -137,8 +137,9 @@ class MidiProbe:
                 offs.append(m)
         return ons, offs
 
-    def sounding(self) -> dict[tuple[int, int], int]:
-        """(channel, note) -> note-ons not matched by a note-off (empty when balanced)."""
+    def sounding(self, all_notes_off: bool = False) -> dict[tuple[int, int], int]:
+        """(channel, note) -> note-ons not matched by a note-off (empty when balanced).
+        Only real note-offs count unless ``all_notes_off`` (then CC 123 clears a channel)."""
         count: dict[tuple[int, int], int] = {}
         for _, m in list(self.events):
             key = (getattr(m, "channel", -1), getattr(m, "note", -1))
@@ -146,7 +147,7 @@ class MidiProbe:
                 count[key] = count.get(key, 0) + 1
             elif (m.type == "note_off" or m.type == "note_on") and count.get(key, 0) > 0:
                 count[key] -= 1
-            elif m.type == "control_change" and m.control == 123:
+            elif all_notes_off and m.type == "control_change" and m.control == 123:
                 for k in [k for k in count if k[0] == m.channel]:
                     count[k] = 0
         return {k: n for k, n in count.items() if n}
