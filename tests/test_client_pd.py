@@ -129,3 +129,4 @@ def test_shipped_patch_plays_a_real_server(livernn_server):
     # the sliders the wrapper moved reached the server
     assert status["tempo"] == pytest.approx(240.0)
     assert status["temperature"] == pytest.approx(0.8, abs=1e-6)
+    assert status["running"] == 0  # the wrapper pressed stop before quitting

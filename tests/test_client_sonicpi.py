@@ -115,3 +115,11 @@ def test_shipped_file_plays_notes_from_a_real_server(livernn_server, tmp_path):
         assert not sp.errors(), sp.errors()
         resent = [ln for ln in sp.log_lines()[lines_before:] if "/livernn/seed" in ln]
         assert not resent, f"a temperature change must not re-send the seed: {resent}"
+
+        # and stop: livernn_playing = false sends /livernn/stop
+        assert status(s)["running"] == 1
+        sp.run_code(
+            re.sub(r"^livernn_playing\s*=\s*\S+", "livernn_playing = false", code, flags=re.M)
+        )
+        assert wait_until(lambda: status(s)["running"] == 0, timeout=10), "stop never arrived"
+        assert not sp.errors(), sp.errors()
