@@ -70,6 +70,7 @@ class EngineConfig:
     command_queue: int = 1024  # bounded queue of validated OSC commands
     commands_per_tick: int = 256
     status_interval: float = 0.1  # seconds between live view refreshes
+    realtime: bool = False  # ask the OS for real-time priority (SCHED_FIFO) for the engine
 
     def validate(self) -> EngineConfig:
         if not self.voices:

@@ -19,6 +19,7 @@ import collections
 import contextlib
 import logging
 import math
+import os
 import queue
 import threading
 import time
@@ -109,7 +110,9 @@ class Voice:
         self.new_text: list[str] = []
 
     def write_beat(self) -> float:
-        return self.origin + float(self.interp.position)
+        """Global beat up to which the voice's notes are all known (a note still held open
+        by the interpreter is not: writing goes on until it is)."""
+        return self.origin + float(getattr(self.interp, "settled", self.interp.position))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -304,6 +307,10 @@ class Engine:
 
     # -- generation ------------------------------------------------------------------------
 
+    def _soon(self) -> float:
+        """The earliest beat a newly placed note can still be sent on time."""
+        return self.tempo.beat_at(self.clock.now() + 2 * self.config.guard)
+
     def _horizon(self, now: float) -> float:
         return self.tempo.beat_at(now + self.config.lookahead)
 
@@ -328,8 +335,6 @@ class Engine:
             if v.running and ps is not None and ps[1] is not None and horizon >= ps[1]:
                 text, at = v.pending_seed
                 self._seed(v, text, at)
-        nb = self.scheduler.next_beat()
-        deadline = self.tempo.time_at(nb) if nb is not None else math.inf
         steps = 0
         while steps < self.config.steps_per_tick:
             active = [
@@ -337,10 +342,10 @@ class Engine:
             ]
             if not active:
                 break
-            # Leave time to send the next note on time, unless a voice is already late.
-            if self.clock.now() > deadline - self.config.guard and all(
-                v.write_beat() >= playhead for v in active
-            ):
+            # Leave time to send the next note on time (a late voice catches up by shifting
+            # its tune, so it need not delay the others).
+            nb = self.scheduler.next_beat()
+            if nb is not None and self.clock.now() > self.tempo.time_at(nb) - self.config.guard:
                 break
             steps += 1
             chars = [self._next_char(v) for v in active]
@@ -405,14 +410,15 @@ class Engine:
             v.silent = 0
             g = v.origin + ev.onset
             if g < playhead:  # late (a long header, a slow step): keep time, shift the tune
-                v.origin += playhead - g
-                g = playhead
+                soon = self._soon()  # not "now": a note due at once would be sent late
+                v.origin += soon - g
+                g = soon
             max_beats = self.config.max_note * self.tempo.bpm / 60.0
             dur = min(max(ev.duration, 1e-3), max_beats)
             self.scheduler.add(v.index, ev.pitch, ev.velocity, g, g + dur)
             v.notes += 1
         elif isinstance(ev, TuneStart):
-            v.origin = max(v.floor, playhead)
+            v.origin = v.floor if v.floor >= playhead else max(v.floor, self._soon())
             v.bars.clear()
             v.tunes += 1
             v.title, v.key, v.meter, v.tune_tempo = ev.title, ev.key, ev.meter, ev.tempo
@@ -439,8 +445,6 @@ class Engine:
             v.pending_seed = (text, None)
             v.seed = text
             return
-        self.model.reset(v.index)
-        logits = self.model.prefill(v.index, text)
         playhead = self.tempo.beat_at(self.clock.now())
         if at <= playhead:
             at = playhead
@@ -451,7 +455,6 @@ class Engine:
         else:
             self.scheduler.cut(at, v.index)
         v.pending_seed = None
-        v.logits = logits
         v.seed = text
         v.interp.reset()
         v.origin = v.floor = at
@@ -462,6 +465,11 @@ class Engine:
         v.tail = ""
         v.bars.clear()
         self._feed(v, text, at)
+        # The seed's own first notes go out before the model reads it (the prefill is the
+        # slow part, and nothing needs the model's state until the seed's notes run out).
+        self._send_due()
+        self.model.reset(v.index)
+        v.logits = self.model.prefill(v.index, text)
 
     def _next_bar(self, v: Voice, playhead: float) -> float:
         ahead = [b for b in v.bars if b >= playhead]
@@ -641,6 +649,16 @@ class Engine:
         ]  # fmt: skip
 
 
+def set_realtime(priority: int = 20) -> bool:
+    """Give the calling thread SCHED_FIFO priority (Linux; needs the right); False if refused."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+        return True
+    except (AttributeError, OSError) as e:
+        log.warning("no real-time priority for the engine thread: %s", e)
+        return False
+
+
 class Server:
     """The engine and the OSC endpoint, each on its own thread."""
 
@@ -730,6 +748,8 @@ class Server:
 
     def _engine_loop(self) -> None:
         engine = self.engine
+        if engine.config.realtime:
+            set_realtime()
         try:
             while not self._stop.is_set():
                 wake, precise = engine.tick()

@@ -102,6 +102,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=True,
         help="start playing at launch (default yes)",
     )
+    g.add_argument(
+        "--realtime",
+        action="store_true",
+        help="real-time (SCHED_FIFO) priority for the engine thread where allowed",
+    )
     p.add_argument("--quiet", action="store_true", help="no live view and no tune log")
 
 
@@ -169,6 +174,7 @@ def build_config(args: argparse.Namespace):
         quantize=args.quantize,
         max_note=args.max_note,
         autostart=args.autostart,
+        realtime=args.realtime,
     ).validate()
     if not 0 <= args.osc_port <= 65535:
         raise ConfigError(f"--osc-port must be 0..65535, not {args.osc_port}")
