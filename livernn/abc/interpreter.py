@@ -115,6 +115,15 @@ class AbcInterpreter(AbcLexer):
         return self._rep.played(self._pos)
 
     @property
+    def settled(self) -> float:
+        """Beat before which every event has been returned: the onset of a note still held
+        open (its length, a tie or a broken rhythm may follow), else ``position``."""
+        held = self._held
+        if held is None:
+            return self.position
+        return min(self.position, self._rep.played(held[1]))
+
+    @property
     def tune(self) -> int:
         """Index of the current tune (0-based; the next one between tunes)."""
         return self._tune
