@@ -70,12 +70,13 @@ class Stamp(Output):
             self.event.set()
 
 
-def seed_latency(model_path: Path, trials: int) -> dict:
+def seed_latency(model_path: Path, trials: int, realtime: bool = False) -> dict:
     model = OnnxModel(model_path, voices=1)
     osc = OscConfig(port=0)
     endpoint = Endpoint("127.0.0.1", 0)
     stamp = Stamp()
-    engine = Engine(model, [stamp], EngineConfig(voices=(VoiceConfig(rng_seed=0),)))
+    cfg = EngineConfig(voices=(VoiceConfig(rng_seed=0),), realtime=realtime)
+    engine = Engine(model, [stamp], cfg)
     server = Server(engine, endpoint, osc)
     server.start()
     import socket
@@ -142,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
 
     lat = seed_latency(path, args.trials)
     print("seed latency", lat, flush=True)
+    lat_rt = seed_latency(path, args.trials, realtime=True)
+    print("seed latency rt", lat_rt, flush=True)
     idle = run_engine(path, 4, args.seconds)
     print("idle", idle, flush=True)
     idle_rt = run_engine(path, 4, args.seconds, realtime=True)
@@ -176,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|---|---|",
         f"| UDP send -> note-on call on the output (same process clock) | {lat['n']} |"
         f" {lat['p50']:.2f} ms | {lat['p99']:.2f} ms | {lat['max']:.2f} ms |",
+        f"| same, `--realtime` (SCHED_FIFO engine and OSC threads) | {lat_rt['n']} |"
+        f" {lat_rt['p50']:.2f} ms | {lat_rt['p99']:.2f} ms | {lat_rt['max']:.2f} ms |",
         "",
         "| scheduling error (send time - deadline), 4 voices, 120 BPM | events | p50 | p99 | max |",
         "|---|---|---|---|---|",

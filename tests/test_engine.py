@@ -195,6 +195,14 @@ def test_maximum_note_length():
     assert offs(rec2)[0] == pytest.approx((2.0, 60), abs=0.011)
 
 
+def test_tied_and_held_notes_are_written_out_before_they_are_due():
+    tied = "X:1\nT:Ties\nM:4/4\nL:1/4\nK:C\nA2-A2|B C D E|\n"
+    eng, rec, clock, _ = make((tied,))
+    eng.run_until(T0 + 3.9)
+    assert ons(rec) == [(0.0, 69), (2.0, 71), (2.5, 60), (3.0, 62), (3.5, 64)]
+    assert offs(rec)[0] == (2.0, 69)
+
+
 def test_key_and_meter_condition_the_next_tune_header():
     eng, rec, clock, _ = make((SCALE,))
     eng.run_until(T0 + 1.0)
