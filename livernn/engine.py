@@ -172,6 +172,7 @@ class Engine:
         self._paused_until = -math.inf
         self._chars = self.vocab.chars
         self.subscriptions: Any = None  # an OscEcho, when OSC out is on
+        self._want_status = any(type(o).status is not Output.status for o in self.outputs)
         for vc in config.voices:  # refuse an unknown character before anything plays
             self.vocab.encode(vc.seed)
         now = self.clock.now()
@@ -204,7 +205,7 @@ class Engine:
                 self._recover(e)
         self._send_due()
         now = self.clock.now()
-        if now - self._last_status >= self.config.status_interval:
+        if self._want_status and now - self._last_status >= self.config.status_interval:
             self._last_status = now
             self._out("status", now, self.status())
         nb = self.scheduler.next_beat()

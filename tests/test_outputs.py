@@ -70,6 +70,12 @@ def test_osc_echo_sends_to_subscribers_and_fixed_receivers():
             assert address == "/livernn/note" and args[:2] == [62, 90] and args[3:] == [2, 2]
             ((address, args),) = parse_datagram(s.recvfrom(4096)[0])
             assert (address, args) == ("/livernn/tune", ["The Kesh", 1])
+        echo.text(0.0, 0, "X:1\n")
+        echo.text(0.01, 0, "T:A")
+        echo.status(0.1, {})  # text goes out batched, once per status interval
+        for s in (a, b):
+            ((address, args),) = parse_datagram(s.recvfrom(4096)[0])
+            assert (address, args) == ("/livernn/text", ["X:1\nT:A", 1])
         echo.unsubscribe(b.getsockname())
         assert echo.subscribers == []
     finally:

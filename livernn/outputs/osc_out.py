@@ -25,6 +25,7 @@ class OscEcho(Output):
         self.fixed = tuple(fixed)
         self.subscribers: list[tuple[str, int]] = []
         self.max_subscribers = max_subscribers
+        self._text: dict[int, list[str]] = {}
 
     def subscribe(self, addr: tuple[str, int]) -> str | None:
         """Add a receiver; an error reason when the list is full."""
@@ -52,9 +53,26 @@ class OscEcho(Output):
             )
 
     def text(self, t, voice, text) -> None:
+        # Batched: one /livernn/text per voice per status interval (0.1 s), not one per tick,
+        # so a client that logs every message (Sonic Pi's cue list) is not flooded.
         if self.fixed or self.subscribers:
-            self._send(encode("/livernn/text", [text, voice + 1]))
+            self._text.setdefault(voice, []).append(text)
+
+    def _flush_text(self) -> None:
+        for voice, parts in self._text.items():
+            text = "".join(parts)
+            while text:  # stay well inside one datagram
+                chunk, text = text[:1000], text[1000:]
+                self._send(encode("/livernn/text", [chunk, voice + 1]))
+        self._text.clear()
+
+    def status(self, t, info) -> None:
+        self._flush_text()
+
+    def close(self, t) -> None:
+        self._flush_text()
 
     def tune(self, t, voice, tune: TuneStart) -> None:
+        self._flush_text()  # the header before the title
         if self.fixed or self.subscribers:
             self._send(encode("/livernn/tune", [tune.title or "(untitled)", voice + 1]))
