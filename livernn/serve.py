@@ -260,6 +260,10 @@ def run(args: argparse.Namespace) -> int:
         server.request_stop()
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the loaded model and tables never need collecting: shorter GC pauses
     try:
         server.start()
         while not server.wait(0.2):

@@ -216,6 +216,17 @@ def test_key_and_meter_condition_the_next_tune_header():
     assert "M:6/8\n" in second and "K:Dmix\n" in second
 
 
+def test_meter_is_written_even_when_the_model_skips_its_line():
+    no_meter = "X:1\nT:Free\nL:1/4\nK:C\nCDEF|\n"
+    eng, rec, clock, _ = make((no_meter,))
+    eng.run_until(T0 + 0.5)
+    eng.submit(Command("meter", "3/4"))
+    eng.run_until(T0 + 4.0)
+    second = rec.text_of().split("X:")[2]
+    # the engine wrote M: where the model started K:, then let the model write the key
+    assert second.startswith("1\nT:Free\nL:1/4\nM:3/4\nK")
+
+
 def test_prime_feeds_text_without_a_reset():
     eng, rec, clock, model = make((SCALE,))
     eng.run_until(T0 + 1.0)
