@@ -71,7 +71,17 @@ def test_play_steer_stop_and_sigterm(tiny_model_path, tmp_path):
             ]
             == 0
         )
-        po.send_message("/livernn/start", [])
+        if shutil.which("oscsend"):
+            subprocess.run(
+                ["oscsend", "127.0.0.1", str(s.osc_port), "/livernn/tempo", "f", "240"],
+                check=True,
+                timeout=5,
+            )
+            subprocess.run(
+                ["oscsend", "127.0.0.1", str(s.osc_port), "/livernn/start"], check=True, timeout=5
+            )
+        else:
+            po.send_message("/livernn/start", [])
         s.wait_for("/livernn/note", count=n + 3, timeout=10)
         assert s.stop(signal.SIGTERM) == 0
         assert s.stop_seconds < 1.0
