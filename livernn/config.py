@@ -70,6 +70,7 @@ class EngineConfig:
     command_queue: int = 1024  # bounded queue of validated OSC commands
     commands_per_tick: int = 256
     status_interval: float = 0.1  # seconds between live view refreshes
+    expand_repeats: bool = True  # play :| sections again (as abc2midi); False: as written
     realtime: bool = False  # ask the OS for real-time priority (SCHED_FIFO) for the engine
 
     def validate(self) -> EngineConfig:

@@ -66,13 +66,11 @@ class StepModel(Protocol):
     def step(self, ids: Sequence[int], voices: Sequence[int] | None = None) -> np.ndarray: ...
 
 
-def _interpreter():
-    try:
-        from livernn.abc import AbcInterpreter
-    except ImportError:  # older layout
-        from livernn.abc.interpreter import AbcInterpreter
+def make_interpreter(config: EngineConfig) -> Any:
+    """A streaming ABC interpreter for one voice."""
+    from livernn.abc import AbcInterpreter, InterpreterOptions
 
-    return AbcInterpreter()
+    return AbcInterpreter(InterpreterOptions(expand_repeats=config.expand_repeats))
 
 
 class Voice:
@@ -144,7 +142,7 @@ class Engine:
         config: EngineConfig,
         clock: Clock | None = None,
         reply: Reply | None = None,
-        interpreter_factory: Callable[[], Any] = _interpreter,
+        interpreter_factory: Callable[[], Any] | None = None,
     ) -> None:
         self.config = config.validate()
         if model.voices != len(config.voices):
@@ -161,7 +159,8 @@ class Engine:
         self.scheduler = Scheduler()
         self.sounding = Sounding()
         self.tempo = TempoMap(time=self.clock.now(), beat=0.0, bpm=config.tempo)
-        self.voices = [Voice(i, vc, interpreter_factory()) for i, vc in enumerate(config.voices)]
+        factory = interpreter_factory or (lambda: make_interpreter(self.config))
+        self.voices = [Voice(i, vc, factory()) for i, vc in enumerate(config.voices)]
         self.sched_errors: collections.deque[float] = collections.deque(maxlen=100_000)
         self.errors = 0
         self.closed = False

@@ -175,6 +175,7 @@ def build_config(args: argparse.Namespace):
         max_note=args.max_note,
         autostart=args.autostart,
         realtime=args.realtime,
+        expand_repeats=not args.no_repeats,
     ).validate()
     if not 0 <= args.osc_port <= 65535:
         raise ConfigError(f"--osc-port must be 0..65535, not {args.osc_port}")

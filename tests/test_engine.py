@@ -203,6 +203,17 @@ def test_tied_and_held_notes_are_written_out_before_they_are_due():
     assert offs(rec)[0] == (2.0, 69)
 
 
+def test_repeats_are_played_again_unless_turned_off():
+    rep = "X:1\nT:Rep\nM:4/4\nL:1/4\nK:C\n|:CDEF:|\n"
+    eng, rec, clock, _ = make((rep,))
+    eng.run_until(T0 + 3.9)
+    assert [p for _, p in ons(rec)] == [60, 62, 64, 65] * 2
+    eng, rec, clock, _ = make((rep,), expand_repeats=False)
+    eng.run_until(T0 + 3.9)
+    assert [p for _, p in ons(rec)] == [60, 62, 64, 65] * 2  # as written, then the next tune
+    assert len(rec.notes("tune")) == 2
+
+
 def test_key_and_meter_condition_the_next_tune_header():
     eng, rec, clock, _ = make((SCALE,))
     eng.run_until(T0 + 1.0)
