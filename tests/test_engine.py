@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from livernn.clock import FakeClock
 from livernn.config import EngineConfig, VoiceConfig
@@ -343,3 +345,47 @@ def test_tiny_model_seed_notes_are_played_from_the_seed_time(tiny_model_path):
     after = [(t, p) for t, p in ons(rec) if t >= 3.3]
     assert after[:4] == [(3.3, 60), (3.8, 64), (4.3, 67), (4.8, 72)]
     assert rec.text_of().count(seed) == 1
+
+
+# -- invariants under any sequence of controls (fake clock) ----------------------------------
+
+_commands = st.one_of(
+    st.builds(lambda s: Command("seed", s), st.sampled_from([SCALE[:4], LOW[:20], SCALE[:30]])),
+    st.builds(lambda v: Command("stop", voice=v), st.sampled_from([None, 0, 1])),
+    st.builds(lambda v: Command("start", voice=v), st.sampled_from([None, 0, 1])),
+    st.builds(lambda v: Command("panic", voice=v), st.sampled_from([None, 0, 1])),
+    st.builds(lambda v: Command("reset", voice=v), st.sampled_from([None, 0, 1])),
+    st.builds(lambda b: Command("tempo", b), st.floats(20, 600)),
+    st.builds(
+        lambda c, v: Command("channel", c, v), st.integers(1, 16), st.sampled_from([None, 0, 1])
+    ),
+    st.builds(lambda t: Command("transpose", t), st.integers(-48, 48)),
+    st.builds(lambda t: Command("temperature", t), st.floats(0.01, 50)),
+    st.builds(lambda m: Command("meter", m), st.sampled_from(["6/8", "3/4"])),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(0.0, 1.5), _commands), max_size=25),
+    st.sampled_from(["now", "bar"]),
+)
+def test_any_control_sequence_leaves_no_note_on_and_none_too_long(program, quantize):
+    eng, rec, clock, _ = make((SCALE, LOW), max_note=1.0, quantize=quantize)
+    t = T0
+    for dt, cmd in program:
+        t += dt
+        eng.run_until(t)
+        eng.submit(cmd)
+    eng.run_until(t + 2.0)
+    eng.close()
+    assert rec.sounding() == {}
+    started: dict[tuple[int, int], float] = {}
+    for s in rec.sent:
+        key = (s.channel, s.pitch)
+        if s.kind == "on":
+            assert key not in started, "a note-on for a pitch already sounding (no re-strike off)"
+            started[key] = s.t
+        elif s.kind == "off" and key in started:
+            assert s.t - started.pop(key) <= 1.0 + 1e-6
+    assert max(abs(e) for e in eng.sched_errors) < 1e-6
