@@ -103,9 +103,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="start playing at launch (default yes)",
     )
     g.add_argument(
+        "--no-repeats",
+        action="store_true",
+        help="play :| sections once, as written (repeats can put a voice far ahead)",
+    )
+    g.add_argument(
         "--realtime",
         action="store_true",
-        help="real-time (SCHED_FIFO) priority for the engine thread where allowed",
+        help="real-time (SCHED_FIFO) priority for the engine and OSC threads where allowed",
     )
     p.add_argument("--quiet", action="store_true", help="no live view and no tune log")
 

@@ -152,3 +152,34 @@ def test_a_busy_port_is_a_clear_error(tiny_model_path):
         r = run_cli("--model", str(tiny_model_path), "--no-midi", "--osc-port", str(s.osc_port))
         assert r.returncode == 2
         assert "cannot listen for OSC" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_every_flag_reaches_the_config():
+    from livernn.cli import build_parser
+    from livernn.serve import build_config
+
+    args = build_parser().parse_args(
+        ["serve", "--voices", "3", "--channel", "9", "--temperature", "0.5", "--temperature",
+         "1.5", "--seed", "X:1\\nT:A\\n", "--program", "40", "--no-repeats", "--realtime",
+         "--quantize", "bar", "--lookahead", "0.1", "--max-note", "2", "--tempo", "90",
+         "--top-k", "5", "--top-p", "0.9", "--rng-seed", "7", "--osc-out", "127.0.0.1:9001",
+         "--osc-out", "9002", "--allow", "10.0.0.5", "--max-packet", "2048", "--no-autostart",
+         "--virtual", "synth", "--midi-api", "jack", "--record", "x.mid", "--quiet"]
+    )  # fmt: skip
+    cfg = build_config(args)
+    e = cfg.engine
+    assert [v.channel for v in e.voices] == [9, 11, 12]  # counting on, skipping the drums
+    assert [v.temperature for v in e.voices] == [0.5, 1.5, 1.5]
+    assert [v.rng_seed for v in e.voices] == [7, 8, 9]
+    assert {v.seed for v in e.voices} == {"X:1\nT:A\n"}
+    assert {(v.program, v.top_k, v.top_p) for v in e.voices} == {(40, 5, 0.9)}
+    assert (e.expand_repeats, e.realtime, e.quantize, e.autostart) == (False, True, "bar", False)
+    assert (e.lookahead, e.max_note, e.tempo) == (0.1, 2.0, 90.0)
+    assert cfg.osc.out == (("127.0.0.1", 9001), ("127.0.0.1", 9002))
+    assert cfg.osc.allow == ("10.0.0.5",) and cfg.osc.max_packet == 2048
+    assert (cfg.midi.virtual, cfg.midi.api, str(cfg.record), cfg.quiet) == (
+        "synth",
+        "jack",
+        "x.mid",
+        True,
+    )
