@@ -83,6 +83,17 @@ def test_play_steer_stop_and_sigterm(tiny_model_path, tmp_path):
         else:
             po.send_message("/livernn/start", [])
         s.wait_for("/livernn/note", count=n + 3, timeout=10)
+        if shutil.which("oscsend"):  # a seed from liblo, with the \n escape
+            seed = "X:1\\nT:Liblo\\nM:4/4\\nL:1/8\\nK:G\\nGABc dedB|"
+            subprocess.run(
+                ["oscsend", "127.0.0.1", str(s.osc_port), "/livernn/seed", "s", seed],
+                check=True,
+                timeout=5,
+            )
+            deadline = time.monotonic() + 10
+            while ["Liblo", 1] not in s.messages("/livernn/tune") and time.monotonic() < deadline:
+                s.poll(0.1)
+            assert ["Liblo", 1] in s.messages("/livernn/tune")
         assert s.stop(signal.SIGTERM) == 0
         assert s.stop_seconds < 1.0
     mid = mido.MidiFile(str(record))
