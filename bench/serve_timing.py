@@ -12,6 +12,7 @@ taken with ``time.perf_counter`` on both sides of the same process.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import subprocess
@@ -78,6 +79,8 @@ def seed_latency(model_path: Path, trials: int, realtime: bool = False) -> dict:
     cfg = EngineConfig(voices=(VoiceConfig(rng_seed=0),), realtime=realtime)
     engine = Engine(model, [stamp], cfg)
     server = Server(engine, endpoint, osc)
+    gc.collect()
+    gc.freeze()  # as livernn serve does after startup
     server.start()
     import socket
 
@@ -108,6 +111,8 @@ def run_engine(
     cfg = EngineConfig(voices=vcs, tempo=tempo, realtime=realtime)
     engine = Engine(model, [Output()], cfg)
     server = Server(engine, None, OscConfig())
+    gc.collect()
+    gc.freeze()  # as livernn serve does after startup
     c0, w0 = time.process_time(), time.perf_counter()
     server.start()
     time.sleep(seconds)
