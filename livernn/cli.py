@@ -13,6 +13,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from livernn import __version__
 from livernn.errors import LivernnError
@@ -30,8 +31,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line, like every other livernn error (exit status 2);
+    subcommand parsers inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"livernn: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="livernn", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="livernn", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"livernn {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -104,7 +104,7 @@ class OscConfig:
     allow: tuple[str, ...] = ()  # sender IPs besides loopback; "*" allows any
     max_packet: int = 8192  # bytes; larger datagrams are refused
     max_subscribers: int = 32
-    errors_per_second: float = 50.0  # /livernn/error replies, at most (a flood gets fewer)
+    errors_per_second: float = 50.0  # /livernn/error replies per sender per second, at most
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 Reply = Callable[[tuple[str, int], str, Sequence[Any]], None]
 EPS_BEATS = 1e-9  # beats <-> seconds round-trips are not exact
+MAX_SENDERS = 256  # OSC senders whose error-reply rate is tracked
 TEXT_TAIL = 4000  # characters of the current tune kept per voice for the live view
 
 
@@ -674,8 +675,12 @@ class Server:
         self.ctx = Context(voices=len(engine.voices), vocab=engine.vocab)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._tokens = osc.errors_per_second
-        self._token_time = time.monotonic()
+        # sender -> (tokens, when): each sender's errors are rate limited on their own, so
+        # one flooding client cannot silence the errors another client should see
+        self._buckets: collections.OrderedDict[tuple[str, int], tuple[float, float]] = (
+            collections.OrderedDict()
+        )
+        self._bucket_lock = threading.Lock()
         self.dropped = collections.Counter()  # reason -> datagrams dropped
         self.failure: BaseException | None = None
         if endpoint is not None:
@@ -692,20 +697,23 @@ class Server:
     def reply(self, addr: tuple[str, int], address: str, args: Sequence[Any]) -> None:
         if self.endpoint is None:
             return
-        if address == "/livernn/error" and not self._take_error_token():
+        if address == "/livernn/error" and not self._take_error_token(addr):
             self.dropped["error replies"] += 1
             return
         self.endpoint.send(addr, encode(address, args))
 
-    def _take_error_token(self) -> bool:
+    def _take_error_token(self, addr: tuple[str, int]) -> bool:
+        """A token bucket per sender (the most recent MAX_SENDERS senders are remembered)."""
         now = time.monotonic()
         rate = self.osc.errors_per_second
-        self._tokens = min(rate, self._tokens + (now - self._token_time) * rate)
-        self._token_time = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
+        with self._bucket_lock:
+            tokens, then = self._buckets.pop(addr, (rate, now))
+            tokens = min(rate, tokens + (now - then) * rate)
+            ok = tokens >= 1.0
+            self._buckets[addr] = (tokens - 1.0 if ok else tokens, now)
+            if len(self._buckets) > MAX_SENDERS:
+                self._buckets.popitem(last=False)
+        return ok
 
     def allowed(self, host: str) -> bool:
         return is_loopback(host) or host in self.osc.allow or "*" in self.osc.allow

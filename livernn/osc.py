@@ -13,6 +13,7 @@ fine integer). ``\\n`` (backslash, n) in text means a newline. Per-voice address
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import socket
@@ -298,11 +299,28 @@ def is_loopback(host: str) -> bool:
     return host.startswith("127.") or host in ("::1", "::ffff:127.0.0.1")
 
 
+class _NoPythonOscWarnings(logging.Filter):
+    """python-osc logs a warning on the root logger for some malformed packets (an empty
+    bundle element, an unknown type tag). The sender already gets ``/livernn/error``; a flood
+    of them must not become a flood of log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pythonosc" not in record.pathname
+
+
+def quiet_python_osc() -> None:
+    """Install the filter above on the root logger (once)."""
+    root = logging.getLogger()
+    if not any(isinstance(f, _NoPythonOscWarnings) for f in root.filters):
+        root.addFilter(_NoPythonOscWarnings())
+
+
 class Endpoint:
     """A bound UDP socket: receives control messages and sends replies and out messages
     from the same port (Sonic Pi matches replies by the port it sent to)."""
 
     def __init__(self, host: str, port: int, max_packet: int = 8192) -> None:
+        quiet_python_osc()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         try:

@@ -14,8 +14,10 @@ import json
 import logging
 import math
 import os
+import pickle
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -116,7 +118,14 @@ def load_checkpoint(path: str | Path) -> dict:
     if not p.is_file():
         raise ModelError(f"checkpoint {str(p)!r} does not exist")
     try:
-        ck = torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a foreign pickle warns before failing: one line
+            warnings.simplefilter("ignore")
+            ck = torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # torch's own text advises weights_only=False: never
+        raise ModelError(
+            f"{str(p)!r} is not a livernn checkpoint (it holds Python objects, and livernn "
+            "never unpickles code)"
+        ) from None
     except Exception as e:  # torch raises many kinds for a bad file
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelError(f"cannot load checkpoint {str(p)!r}: {msg[:200]}") from None

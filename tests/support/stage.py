@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from livernn.outputs.base import Output
@@ -135,3 +136,116 @@ def check_midi_stream(
     if sounding:
         problems.append(f"never released: {sorted(sounding)}")
     return problems, {"ons": ons, "offs": offs, "longest": longest}
+
+
+# -- OSC abuse ----------------------------------------------------------------------------
+
+ABUSE_KINDS = (
+    "random bytes",
+    "truncated",
+    "bundle",
+    "unknown address",
+    "wrong types",
+    "wrong arity",
+    "huge string",
+    "nan/inf",
+    "bad tempo/temperature",
+    "valid",
+)
+
+
+def _msg(address: str, args: list[tuple[Any, str]]) -> bytes:
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    b = OscMessageBuilder(address)
+    for value, tag in args:
+        b.add_arg(value, tag)
+    return b.build().dgram
+
+
+def abuse_datagram(rng, kind: str | None = None) -> tuple[str, bytes]:
+    """One hostile (or, for "valid", harmless) datagram of a random kind: (kind, bytes).
+    ``rng`` is a ``numpy.random.Generator``. Valid messages only retune the sampler and the
+    tempo within musical ranges, so a server that survives keeps playing."""
+    from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+
+    kind = kind or str(rng.choice(ABUSE_KINDS))
+    names = ["tempo", "temperature", "top_k", "top_p", "seed", "prime", "channel", "transpose",
+             "velocity", "program", "key", "meter", "rng_seed", "subscribe"]  # fmt: skip
+    name = str(rng.choice(names))
+    if kind == "random bytes":
+        data = rng.bytes(int(rng.integers(0, 300)))
+        if rng.random() < 0.5:  # looks like OSC at first glance
+            data = b"/livernn/" + data
+        return kind, data
+    if kind == "truncated":
+        full = _msg(f"/livernn/{name}", [(float(rng.normal(100, 50)), "f"), ("X:1", "s")])
+        return kind, full[: int(rng.integers(1, len(full)))]
+    if kind == "bundle":
+        bb = OscBundleBuilder(IMMEDIATELY)
+        for _ in range(int(rng.integers(0, 6))):
+            inner = abuse_datagram(rng, str(rng.choice(ABUSE_KINDS[2:])))[1]
+            if inner.startswith(b"/") or inner.startswith(b"#bundle"):
+                from pythonosc.osc_message import OscMessage
+
+                try:
+                    bb.add_content(OscMessage(inner))
+                except Exception:
+                    continue
+        data = bb.build().dgram
+        if rng.random() < 0.3:  # lie about an element's size
+            data = data[:16] + int(rng.integers(0, 2**31)).to_bytes(4, "big") + data[20:]
+        return kind, data
+    if kind == "unknown address":
+        addr = str(rng.choice([
+            "/livernn/nope", "/foo", "/", "/livernn", "/livernn/voice/99/tempo",
+            "/livernn/voice/0/seed", "/livernn/voice/x/temperature", "/LIVERNN/TEMPO",
+            "/livernn/voice/1/tempo", "/livernn/voice/1/ping", "/livernn/temperature/extra",
+        ]))  # fmt: skip
+        return kind, _msg(addr, [(1.0, "f")])
+    if kind == "wrong types":
+        value = [("fast", "s"), (b"\x00\x01", "b"), (True, "T"), (None, "N"), (2**40, "h")]
+        return kind, _msg(f"/livernn/{name}", [value[int(rng.integers(0, len(value)))]])
+    if kind == "wrong arity":
+        n = int(rng.integers(2, 8))
+        return kind, _msg(f"/livernn/{name}", [(float(i), "f") for i in range(n)])
+    if kind == "huge string":
+        n = int(rng.choice([4097, 6000, 8100, 9000, 20000]))
+        text = "".join(rng.choice(list("abcdefgABCDEFG|:zé\u2603"), size=n))
+        return kind, _msg(
+            f"/livernn/{rng.choice(['seed', 'prime', 'key', 'meter'])}", [(text, "s")]
+        )
+    if kind == "nan/inf":
+        v = float(rng.choice([math.nan, math.inf, -math.inf]))
+        return kind, _msg(f"/livernn/{name}", [(v, str(rng.choice(["f", "d"])))])
+    if kind == "bad tempo/temperature":
+        what = str(rng.choice(["tempo", "temperature", "voice/1/temperature"]))
+        bad = [-120.0, -1e-3, 0.0, 1e30, -1e30, 3.4e38, 1e308]
+        bad += [1001.0, 0.5] if what == "tempo" else [10.01, 1001.0]
+        v = float(rng.choice(bad))
+        return kind, _msg(f"/livernn/{what}", [(v, "d" if abs(v) > 3.4e38 else "f")])
+    valid = [
+        _msg("/livernn/tempo", [(float(rng.uniform(100, 300)), "f")]),
+        _msg("/livernn/temperature", [(float(rng.uniform(0.5, 1.2)), "f")]),
+        _msg("/livernn/top_k", [(int(rng.integers(0, 40)), "i")]),
+        _msg("/livernn/top_p", [(float(rng.uniform(0.8, 1.0)), "d")]),
+        _msg("/livernn/velocity", [(float(rng.uniform(0.5, 1.5)), "f")]),
+        _msg("/livernn/status", []),
+        _msg("/livernn/key", [(str(rng.choice(["D", "Ador", "Gmix"])), "s")]),
+    ]
+    return "valid", valid[int(rng.integers(0, len(valid)))]
+
+
+def udp_drops(port: int) -> int | None:
+    """Datagrams the kernel dropped for the UDP socket bound to ``port`` (Linux), or None."""
+    try:
+        lines = Path("/proc/net/udp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    total, found = 0, False
+    for line in lines:
+        f = line.split()
+        if int(f[1].split(":")[1], 16) == port:
+            total += int(f[-1])
+            found = True
+    return total if found else None
