@@ -166,13 +166,15 @@ def _msg(address: str, args: list[tuple[Any, str]]) -> bytes:
 def abuse_datagram(rng, kind: str | None = None) -> tuple[str, bytes]:
     """One hostile (or, for "valid", harmless) datagram of a random kind: (kind, bytes).
     ``rng`` is a ``numpy.random.Generator``. Valid messages only retune the sampler and the
-    tempo within musical ranges, so a server that survives keeps playing."""
+    tempo within musical ranges, so a server that survives keeps playing (numbers sent to a
+    text address would be a valid seed: the wrong-type kinds go to numeric addresses)."""
     from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 
     kind = kind or str(rng.choice(ABUSE_KINDS))
     names = ["tempo", "temperature", "top_k", "top_p", "seed", "prime", "channel", "transpose",
              "velocity", "program", "key", "meter", "rng_seed", "subscribe"]  # fmt: skip
     name = str(rng.choice(names))
+    numeric = str(rng.choice([n for n in names if n not in ("seed", "prime", "key", "meter")]))
     if kind == "random bytes":
         data = rng.bytes(int(rng.integers(0, 300)))
         if rng.random() < 0.5:  # looks like OSC at first glance
@@ -205,10 +207,10 @@ def abuse_datagram(rng, kind: str | None = None) -> tuple[str, bytes]:
         return kind, _msg(addr, [(1.0, "f")])
     if kind == "wrong types":
         value = [("fast", "s"), (b"\x00\x01", "b"), (True, "T"), (None, "N"), (2**40, "h")]
-        return kind, _msg(f"/livernn/{name}", [value[int(rng.integers(0, len(value)))]])
+        return kind, _msg(f"/livernn/{numeric}", [value[int(rng.integers(0, len(value)))]])
     if kind == "wrong arity":
         n = int(rng.integers(2, 8))
-        return kind, _msg(f"/livernn/{name}", [(float(i), "f") for i in range(n)])
+        return kind, _msg(f"/livernn/{numeric}", [(float(i), "f") for i in range(n)])
     if kind == "huge string":
         n = int(rng.choice([4097, 6000, 8100, 9000, 20000]))
         text = "".join(rng.choice(list("abcdefgABCDEFG|:zé\u2603"), size=n))
@@ -217,7 +219,7 @@ def abuse_datagram(rng, kind: str | None = None) -> tuple[str, bytes]:
         )
     if kind == "nan/inf":
         v = float(rng.choice([math.nan, math.inf, -math.inf]))
-        return kind, _msg(f"/livernn/{name}", [(v, str(rng.choice(["f", "d"])))])
+        return kind, _msg(f"/livernn/{numeric}", [(v, str(rng.choice(["f", "d"])))])
     if kind == "bad tempo/temperature":
         what = str(rng.choice(["tempo", "temperature", "voice/1/temperature"]))
         bad = [-120.0, -1e-3, 0.0, 1e30, -1e30, 3.4e38, 1e308]
