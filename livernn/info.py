@@ -6,6 +6,8 @@ import argparse
 import contextlib
 import json
 import math
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,5 +96,8 @@ def run(args: argparse.Namespace) -> int:
         parameters = count_parameters(args.model)
     except (ValueError, IndexError):  # a file onnxruntime read but we cannot walk
         parameters = 0
-    print("\n".join(model_card(model, parameters)))
+    try:
+        print("\n".join(model_card(model, parameters)), flush=True)
+    except BrokenPipeError:  # `livernn info ... | head`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
