@@ -81,3 +81,18 @@ def test_no_metadata_is_refused(tmp_path):
     path = save_gru(tmp_path / "m.onnx", drop_keys=(*REQUIRED_KEYS, "livernn.embedding"))
     r = livernn("info", str(path))
     assert r.returncode == 2 and "no livernn metadata" in r.stderr
+
+
+def test_closed_pipe_is_quiet(tmp_path):
+    # `livernn info MODEL | true`: the reader is gone before the card is written
+    path = save_gru(tmp_path / "m.onnx")
+    exe = shutil.which("livernn")
+    cmd = [exe] if exe else [sys.executable, "-m", "livernn"]
+    proc = subprocess.Popen(
+        [*cmd, "info", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # long before the child has loaded the model
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert err == ""
