@@ -85,7 +85,9 @@ def generate(
             texts[b] = t
         if all(done):
             break
-        logits, state = sess.run(None, {"tokens": nxt.reshape(n, 1).astype(np.int64), "state": state})
+        logits, state = sess.run(
+            None, {"tokens": nxt.reshape(n, 1).astype(np.int64), "state": state}
+        )
         logits = logits[:, 0]
     return [(t.strip("\n"), e) for t, e in zip(texts, ended, strict=True)]
 
@@ -99,7 +101,11 @@ def abc2midi_ok(tunes: list[str]) -> list[bool]:
         src.write_text(tune + "\n\n", encoding="utf-8")
         try:
             r = subprocess.run(
-                ["abc2midi", str(src), "-o", str(mid)], capture_output=True, text=True, timeout=20
+                ["abc2midi", str(src), "-o", str(mid)],
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=20,
             )
         except subprocess.TimeoutExpired:
             return False
@@ -195,10 +201,15 @@ def main() -> None:
         results["corpus"] = figures(docs, [True] * len(docs))
         results["corpus"]["what"] = corpus.describe()
         c = results["corpus"]
-        print(f"corpus ({len(docs)} tunes): abc2midi {c['abc2midi_ok']:.1%}, bars "
-              f"{c['bars_match']:.1%} of {c['bars']}, ends {c['ends']:.1%}", flush=True)
+        print(
+            f"corpus ({len(docs)} tunes): abc2midi {c['abc2midi_ok']:.1%}, bars "
+            f"{c['bars_match']:.1%} of {c['bars']}, ends {c['ends']:.1%}",
+            flush=True,
+        )
     sessions = {m: load(m) for m in args.model}
-    print("| model | temperature | abc2midi ok | bars match meter | ends <= max chars | mean chars |")
+    print(
+        "| model | temperature | abc2midi ok | bars match meter | ends <= max chars | mean chars |"
+    )
     print("|---|---|---|---|---|---|")
     for m, (sess, vocab, props) in sessions.items():
         results["generated"][m] = {"val_bpc": float(props["livernn.val_bpc"]), "by_temperature": {}}
@@ -208,14 +219,19 @@ def main() -> None:
             f = figures([t for t, _ in gen], [e for _, e in gen])
             f["gen_seconds"] = time.perf_counter() - t0
             results["generated"][m]["by_temperature"][str(temp)] = f
-            print(f"| {Path(m).name} | {temp} | {f['abc2midi_ok']:.1%} | {f['bars_match']:.1%} | "
-                  f"{f['ends']:.1%} | {f['mean_chars']:.0f} |", flush=True)
+            print(
+                f"| {Path(m).name} | {temp} | {f['abc2midi_ok']:.1%} | {f['bars_match']:.1%} | "
+                f"{f['ends']:.1%} | {f['mean_chars']:.0f} |",
+                flush=True,
+            )
     lat = step_latency(sessions)
     results["latency"] = lat
     print("\n| model | val bits/char | step median us | step p99 us |\n|---|---|---|---|")
     for m, v in lat.items():
-        print(f"| {Path(m).name} | {results['generated'][m]['val_bpc']:.3f} | "
-              f"{v['median_us']:.0f} | {v['p99_us']:.0f} |")
+        print(
+            f"| {Path(m).name} | {results['generated'][m]['val_bpc']:.3f} | "
+            f"{v['median_us']:.0f} | {v['p99_us']:.0f} |"
+        )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, indent=1))
