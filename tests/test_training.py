@@ -126,8 +126,11 @@ def test_tiny_fixture_learns_abc(tiny_run) -> None:
     assert ck["model_config"]["hidden"] == 32 and ck["tokens_seen"] == tiny_run.tokens_seen
     assert json.loads(ck["clean"])["headers"] is True
     model, vocab = model_from_checkpoint(ck)
-    text = sample_text(model, vocab, "X:1\n", 400, torch.device("cpu"), seed=1)
-    assert "K:" in text and text.count("|") >= 5, text
+    texts = [
+        sample_text(model, vocab, "X:1\n", 400, torch.device("cpu"), temperature=0.7, seed=s)
+        for s in (1, 2, 3)
+    ]
+    assert any("K:" in t for t in texts) and all(t.count("|") >= 5 for t in texts), texts
 
 
 def test_train_writes_checkpoints_plot_samples_and_resumes(tmp_path: Path) -> None:
@@ -251,11 +254,8 @@ def test_cli_export_refuses_other_files(tmp_path: Path, capsys) -> None:
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint at all")
     rc, _, err = _cli(["export", str(junk), "--out", str(tmp_path / "x.onnx")], capsys)
-    assert (
-        rc == 2
-        and err.startswith("livernn: error: cannot load checkpoint")
-        and err.count("\n") == 1
-    )
+    assert rc == 2 and err.startswith("livernn: error:") and "junk.pt" in err
+    assert "checkpoint" in err and err.count("\n") == 1
     # a checkpoint whose weights belong to another model
     run = tmp_path / "run"
     train(_cfg(run, max_steps=1, steps_per_epoch=1, epochs=1), TINY)
