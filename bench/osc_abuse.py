@@ -9,7 +9,7 @@ the shipped exported/tunes.onnx) plays in this process. Rounds alternate: the se
 tests/test_stage_osc.py (random bytes, truncated packets, bundles, unknown addresses, wrong
 types and arity, huge strings, NaN/inf, bad tempos and temperatures, some valid retuning),
 as fast as the server takes them (bursts of 50, each followed by a ping whose pong paces the
-next burst). Scheduling error = when the engine called the outputs for a note minus the note's
+next burst), then valid but heavy seeds (4000 characters, to voice 1, twice a second). Scheduling error = when the engine called the outputs for a note minus the note's
 deadline on the tempo map (``Engine.sched_errors``).
 """
 
@@ -21,6 +21,7 @@ import gc
 import json
 import os
 import platform
+import socket
 import subprocess
 import sys
 import time
@@ -34,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from livernn.config import EngineConfig, OscConfig, VoiceConfig  # noqa: E402
 from livernn.engine import Engine, Server  # noqa: E402
 from livernn.model import OnnxModel  # noqa: E402
-from livernn.osc import Endpoint  # noqa: E402
+from livernn.osc import Endpoint, encode  # noqa: E402
 from livernn.outputs.osc_out import OscEcho  # noqa: E402
 from livernn.paths import DEFAULT_MODEL  # noqa: E402
 from tests.support.stage import CheckingOutput, abuse_datagram, udp_drops  # noqa: E402
@@ -112,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     host, port = endpoint.address
     idle: list[float] = []
     abuse: list[float] = []
+    seeds: list[float] = []
+    coder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    text = "X:1\\nT:Long\\nM:4/4\\nL:1/8\\nK:D\\n" + "|:d2fd A2FA|dfaf gfed:|" * 200
+    long_seed = encode("/livernn/voice/1/seed", [text[:4000]])
     floods: list[dict] = []
     drops0 = udp_drops(port) or 0
     try:
@@ -132,12 +137,19 @@ def main(argv: list[str] | None = None) -> int:
             out, _ = child.communicate()
             abuse += list(engine.sched_errors)
             floods.append(json.loads(out.strip().splitlines()[-1]))
+            engine.sched_errors.clear()
+            t_end = time.monotonic() + args.seconds
+            while time.monotonic() < t_end:  # long seeds: valid, but heavy for the model
+                coder.sendto(long_seed, (host, port))
+                time.sleep(0.5)
+            seeds += list(engine.sched_errors)
             print(f"round {r + 1}: idle {stats(idle)}\n         abuse {stats(abuse)} {floods[-1]}")
     finally:
         server.stop()
+        coder.close()
     drops = (udp_drops(port) or 0) - drops0
     alive = server.failure is None
-    i, a = stats(idle), stats(abuse)
+    i, a, sd = stats(idle), stats(abuse), stats(seeds)
     sent = sum(f["sent"] for f in floods)
     secs = args.rounds * args.seconds
     load = os.getloadavg()[0]
@@ -168,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         row("under the OSC flood", a),
         f"| ratio flood / idle | | {a['p50'] / i['p50']:.2f}x | {a['p99'] / i['p99']:.2f}x |"
         f" {a['p999'] / i['p999']:.2f}x | {a['max'] / i['max']:.2f}x |",
+        row("a 4000-character seed to voice 1 every 0.5 s", sd),
         "",
         f"Flood: {sent} datagrams in {secs:g} s ({sent / secs:.0f}/s, what the server parsed"
         f" while playing), {sum(f['pongs'] for f in floods)} pongs for"

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 Reply = Callable[[tuple[str, int], str, Sequence[Any]], None]
 EPS_BEATS = 1e-9  # beats <-> seconds round-trips are not exact
+SEED_CHUNK = 64  # seed characters the model reads per engine iteration at most
 MAX_SENDERS = 256  # OSC senders whose error-reply rate is tracked
 TEXT_TAIL = 4000  # characters of the current tune kept per voice for the live view
 
@@ -84,6 +85,7 @@ class Voice:
         self.rng = np.random.default_rng(cfg.rng_seed)
         self.interp = interpreter
         self.logits: np.ndarray | None = None
+        self.unread = ""  # seed text the model has not read yet (read a chunk per tick)
         self.running = False
         self.origin = 0.0  # global beat of the current tune's beat 0
         self.floor = 0.0  # the next tune starts no earlier than this global beat
@@ -164,6 +166,7 @@ class Engine:
         self.voices = [Voice(i, vc, factory()) for i, vc in enumerate(config.voices)]
         self.sched_errors: collections.deque[float] = collections.deque(maxlen=100_000)
         self.errors = 0
+        self._read_cost = 1e-4  # seconds per seed character read by the model (measured)
         self.closed = False
         self._last_status = -math.inf
         self._failed_outputs: set[str] = set()
@@ -324,7 +327,9 @@ class Engine:
         if self.clock.now() < self._paused_until:
             return False
         h = self._horizon(self.clock.now())
-        return any(v.running and v.write_beat() < self._limit(v, h) for v in self.voices)
+        return any(
+            v.unread or (v.running and v.write_beat() < self._limit(v, h)) for v in self.voices
+        )
 
     def _generate(self) -> int:
         """Write characters up to the horizon; the number of model steps taken."""
@@ -336,10 +341,15 @@ class Engine:
             if v.running and ps is not None and ps[1] is not None and horizon >= ps[1]:
                 text, at = v.pending_seed
                 self._seed(v, text, at)
+        for v in self.voices:
+            if v.unread:
+                self._read_seed(v)
         steps = 0
         while steps < self.config.steps_per_tick:
             active = [
-                v for v in self.voices if v.running and v.write_beat() < self._limit(v, horizon)
+                v
+                for v in self.voices
+                if v.running and not v.unread and v.write_beat() < self._limit(v, horizon)
             ]
             if not active:
                 break
@@ -465,12 +475,32 @@ class Engine:
         v.silent = 0
         v.tail = ""
         v.bars.clear()
-        self._feed(v, text, at)
-        # The seed's own first notes go out before the model reads it (the prefill is the
-        # slow part, and nothing needs the model's state until the seed's notes run out).
-        self._send_due()
         self.model.reset(v.index)
-        v.logits = self.model.prefill(v.index, text)
+        v.logits = None
+        v.unread = text
+        self._read_seed(v, at)
+
+    def _read_seed(self, v: Voice, at: float | None = None) -> None:
+        """Read the next chunk of a voice's seed: the interpreter first (its notes go out at
+        once), then the model. A long seed is read over several ticks, between deadlines, so
+        it never holds the notes of any voice (4000 characters are about 0.3 s of model and
+        interpreter time for a 3x256 GRU on one core). ``at``: the seed's start beat (first
+        chunk)."""
+        nb = self.scheduler.next_beat()
+        room = math.inf if nb is None else self.tempo.time_at(nb) - self.config.guard
+        room -= self.clock.now()
+        n = min(len(v.unread), SEED_CHUNK)
+        if room < math.inf:
+            n = min(n, int(room / self._read_cost))
+        if n < 1:
+            return  # a note is due first; the next tick reads on
+        chunk, v.unread = v.unread[:n], v.unread[n:]
+        t0 = time.perf_counter()  # compute cost, on the real clock whatever the engine's
+        self._feed(v, chunk, self.tempo.beat_at(self.clock.now()) if at is None else at)
+        self._send_due()  # the seed's own notes do not wait for the model
+        v.logits = self.model.prefill(v.index, chunk)
+        per_char = (time.perf_counter() - t0) / n
+        self._read_cost = max(1e-6, 0.8 * self._read_cost + 0.2 * per_char)
 
     def _next_bar(self, v: Voice, playhead: float) -> float:
         ahead = [b for b in v.bars if b >= playhead]

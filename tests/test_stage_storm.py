@@ -19,7 +19,7 @@ from livernn.clock import FakeClock
 from livernn.config import EngineConfig, VoiceConfig
 from livernn.engine import Engine
 from livernn.errors import LivernnError
-from livernn.osc import Context, to_command
+from livernn.osc import Command, Context, to_command
 from tests.support.scripted import ScriptedModel
 from tests.support.stage import CheckingOutput
 
@@ -162,3 +162,29 @@ def test_storm_is_not_vacuous():
     assert refused == 1
     assert out.ons > 30 and out.panics == 1
     assert out.longest == pytest.approx(MAX_NOTE, abs=1e-9)  # the cap was reached, not passed
+
+
+def test_a_long_seed_is_read_between_deadlines():
+    """A 4000-character seed is read by the model in chunks between ticks (a quarter of a
+    second of model time for a real 3x256 GRU would otherwise hold every voice's notes); the
+    other voice plays exactly on time and the seeded voice carries on after its seed."""
+    from livernn.engine import SEED_CHUNK
+
+    model = ScriptedModel(SCRIPTS[:2])
+    reads: list[int] = []
+    prefill = model.prefill
+    model.prefill = lambda voice, text: reads.append(len(text)) or prefill(voice, text)
+    out = CheckingOutput(MAX_NOTE)
+    clock = FakeClock(T0)
+    vcs = (VoiceConfig(channel=1, rng_seed=0), VoiceConfig(channel=2, rng_seed=1))
+    eng = Engine(model, [out], EngineConfig(voices=vcs, max_note=MAX_NOTE), clock=clock)
+    eng.run_until(T0 + 2.0)
+    reads.clear()
+    seed = ("X:5\nT:Scale\nM:4/4\nL:1/8\nK:C\n" + "CDEF GABc|" * 400)[:4000]
+    eng.submit(Command("seed", seed, voice=0))
+    eng.run_until(T0 + 6.0)
+    eng.close()
+    assert sum(reads) == len(seed) and max(reads) <= SEED_CHUNK
+    assert out.verdict() == [] and eng.errors == 0
+    assert max(abs(e) for e in eng.sched_errors) < 1e-9
+    assert eng.voices[0].unread == "" and eng.voices[0].logits is not None
