@@ -167,8 +167,7 @@ def test_an_hour_of_garbage_from_a_random_model(random_model_path):
 
     model = OnnxModel(random_model_path, voices=1)
     prime = [Command("prime", "\n\nX:1\nT:g\nK:C\n"), Command("tempo", 80.0)]
-    out, eng = play_an_hour(model, 1, prime, every=15.0)
-    print(eng.voices[0].chars, out.ons, out.tunes, eng.voices[0].describe()["skipped"])
+    out, eng = play_an_hour(model, 1, prime, every=15.0)  # a header every 30 s
     assert out.verdict() == []  # every event in range, every note ended, no note too long
     assert eng.errors == 0  # no exception from the model, sampler or interpreter
     assert out.ons > 500
