@@ -295,7 +295,8 @@ def _train_cmd(out: Path, *extra: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_ctrl_c_saves_a_checkpoint_before_exiting(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_saves_a_checkpoint_before_exiting(tmp_path: Path, sig: int) -> None:
     out = tmp_path / "run"
     proc = subprocess.Popen(
         [
@@ -316,7 +317,7 @@ def test_ctrl_c_saves_a_checkpoint_before_exiting(tmp_path: Path) -> None:
             time.sleep(0.2)  # wait until training is under way (first epoch done)
         assert proc.poll() is None, proc.communicate()
         os.remove(out / "latest.pt")
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

@@ -15,7 +15,9 @@ import logging
 import math
 import os
 import pickle
+import signal
 import sys
+import threading
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -322,6 +324,24 @@ class Progress:
             print(file=sys.stderr)
 
 
+def _interrupt_on_sigterm():
+    """SIGTERM (``kill``, schedulers) and SIGINT, even where it was ignored (``nohup ... &``),
+    stop the loop like Ctrl-C: a checkpoint is saved. Returns a function that restores them."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+    return restore
+
+
 # ----------------------------------------------------------------------------- the loop
 
 
@@ -459,6 +479,7 @@ def train(
     last_val = history[-1]["val_bpc"] if history else float("nan")
     latest, best = out / "latest.pt", out / "best.pt"
     ep_loss, ep_n, ep_t0, ep_tok0 = 0.0, 0, time.monotonic(), tokens
+    restore = _interrupt_on_sigterm()
     try:
         while not stop:
             # one training step
@@ -567,6 +588,7 @@ def train(
                 save_checkpoint(best, payload(float("nan"), elapsed))
             log.warning("interrupted: saved %s", latest)
     finally:
+        restore()
         if ddp:
             import torch.distributed as dist
 
