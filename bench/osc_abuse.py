@@ -32,6 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import write_block  # noqa: E402
 from livernn.config import EngineConfig, OscConfig, VoiceConfig  # noqa: E402
 from livernn.engine import Engine, Server  # noqa: E402
 from livernn.model import OnnxModel  # noqa: E402
@@ -193,14 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        bm = ROOT / "BENCHMARKS.md"
-        cur = bm.read_text()
-        block = f"{BEGIN}\n{text}\n{END}"
-        if BEGIN in cur:
-            cur = cur.split(BEGIN)[0] + block + cur.split(END, 1)[1]
-        else:
-            cur = cur.rstrip("\n") + "\n\n## Stage: OSC abuse\n\n" + block + "\n"
-        bm.write_text(cur)
+        write_block(BEGIN, END, text, "Stage: OSC abuse")
     return 0
 
 

@@ -26,6 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import pct, rss_mib, write_block  # noqa: E402
 from livernn.config import EngineConfig, OscConfig, VoiceConfig  # noqa: E402
 from livernn.engine import Engine, Server  # noqa: E402
 from livernn.model import OnnxModel  # noqa: E402
@@ -37,18 +38,6 @@ BEGIN, END = "<!-- bench:serve:begin -->", "<!-- bench:serve:end -->"
 HEADER = "X:1\nT:Bench\nM:6/8\nL:1/8\nK:D\n"
 SEED = (HEADER + "|:DFA dAF|GBd gdB|AFA dfe|dBA GFE|" * 4)[:100]
 assert len(SEED) == 100
-
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def pct(xs: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(xs), q))
 
 
 class Stamp(Output):
@@ -211,14 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        bm = ROOT / "BENCHMARKS.md"
-        cur = bm.read_text()
-        block = f"{BEGIN}\n{text}\n{END}"
-        if BEGIN in cur and END in cur:
-            cur = cur[: cur.index(BEGIN)] + block + cur[cur.index(END) + len(END) :]
-        else:
-            cur = cur.rstrip("\n") + "\n\n## Serving: latency, timing, CPU\n\n" + block + "\n"
-        bm.write_text(cur)
+        write_block(BEGIN, END, text, "Serving: latency, timing, CPU")
     return 0
 
 

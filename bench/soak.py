@@ -28,6 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import pct, rss_mib, write_block  # noqa: E402
 from livernn.config import EngineConfig, OscConfig, VoiceConfig  # noqa: E402
 from livernn.engine import Engine, Server  # noqa: E402
 from livernn.model import OnnxModel  # noqa: E402
@@ -58,18 +59,6 @@ MOVES: list[tuple[str, list]] = [
     ("/livernn/status", []),
     ("/livernn/tempo", [132.0]),
 ]
-
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def pct(us: np.ndarray, q: float) -> float:
-    return float(np.percentile(us, q)) if us.size else float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,14 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        bm = ROOT / "BENCHMARKS.md"
-        cur = bm.read_text()
-        block = f"{BEGIN}\n{text}\n{END}"
-        if BEGIN in cur:
-            cur = cur.split(BEGIN)[0] + block + cur.split(END, 1)[1]
-        else:
-            cur = cur.rstrip("\n") + "\n\n## Stage: real-time soak\n\n" + block + "\n"
-        bm.write_text(cur)
+        write_block(BEGIN, END, text, "Stage: real-time soak")
     return 0 if not verdict and server.failure is None else 1
 
 

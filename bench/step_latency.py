@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import write_block  # noqa: E402
 from livernn.model import OnnxModel, count_parameters  # noqa: E402
 from livernn.paths import BUILTIN_CORPUS, DEFAULT_MODEL  # noqa: E402
 from livernn.sampling import SamplingParams, sample  # noqa: E402
@@ -243,16 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     print(out + "\n" + notes)
     if args.write:
         cmd = "nice python bench/step_latency.py --write"
-        section = f"{BEGIN}\n```\n{cmd}\n```\n\n{out}\n{notes}{END}"
-        bm = ROOT / "BENCHMARKS.md"
-        text = bm.read_text(encoding="utf-8")  # re-read right before editing: others edit it
-        if BEGIN in text and END in text:
-            a, rest = text.split(BEGIN, 1)
-            _, b = rest.split(END, 1)
-            text = a + section + b
-        else:
-            text = text.rstrip("\n") + "\n\n## Step latency (runtime model)\n\n" + section + "\n"
-        bm.write_text(text, encoding="utf-8")
+        block = f"```\n{cmd}\n```\n\n{out}\n{notes.rstrip(chr(10))}"
+        bm = write_block(BEGIN, END, block, "Step latency (runtime model)")
         print(f"wrote {bm}", file=sys.stderr)
     return 0
 
