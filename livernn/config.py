@@ -71,6 +71,7 @@ class EngineConfig:
     commands_per_tick: int = 256
     status_interval: float = 0.1  # seconds between live view refreshes
     expand_repeats: bool = True  # play :| sections again (as abc2midi); False: as written
+    max_repeat_beats: float = 64.0  # a longer :| section plays on: bounds how far ahead a voice is
     realtime: bool = False  # ask the OS for real-time priority (SCHED_FIFO) for the engine
 
     def validate(self) -> EngineConfig:

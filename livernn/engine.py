@@ -72,7 +72,11 @@ def make_interpreter(config: EngineConfig) -> Any:
     """A streaming ABC interpreter for one voice."""
     from livernn.abc import AbcInterpreter, InterpreterOptions
 
-    return AbcInterpreter(InterpreterOptions(expand_repeats=config.expand_repeats))
+    return AbcInterpreter(
+        InterpreterOptions(
+            expand_repeats=config.expand_repeats, max_repeat_beats=config.max_repeat_beats
+        )
+    )
 
 
 class Voice:

@@ -259,6 +259,16 @@ def test_repeats_can_be_turned_off() -> None:
     assert letters("A B |1 C D :|2 E F |]", expand_repeats=False) == "A B C D E F"
 
 
+def test_a_section_longer_than_max_repeat_beats_plays_on() -> None:
+    body = "|: A B c d | e f g a :| B c |1 d e :|2 f g |]"
+    assert letters(body) == "A B c d e f g a A B c d e f g a B c d e B c f g"
+    # 8 beats of section: not repeated under a 6-beat bound, repeated under an 8-beat one
+    assert letters(body, max_repeat_beats=6) == "A B c d e f g a B c d e B c f g"
+    assert letters(body, max_repeat_beats=8) == letters(body)
+    with pytest.raises(ConfigError):
+        InterpreterOptions(max_repeat_beats=0)
+
+
 def test_repeat_emits_the_section_at_once_with_later_onsets() -> None:
     it = AbcInterpreter()
     it.feed("X:1\nM:4/4\nL:1/4\nK:C\nA B c d ")

@@ -216,6 +216,21 @@ def test_repeats_are_played_again_unless_turned_off():
     assert len(rec.notes("tune")) == 2
 
 
+def test_a_voice_never_schedules_a_long_section_again():
+    # a 20-bar section (80 beats) ended by :| is over the engine's 64-beat repeat bound
+    body = "CDEF|" * 19 + "CDEF:|\n"
+    long_rep = "X:1\nT:Long\nM:4/4\nL:1/4\nK:C\n" + body
+    section = [60, 62, 64, 65] * 20
+    eng, rec, clock, _ = make((long_rep,))
+    eng.run_until(T0 + 41.0)  # 80 beats at 120 BPM is 40 s
+    assert [p for t, p in ons(rec) if t < 40.0] == section
+    assert len(rec.notes("tune")) == 2  # played on into the next tune, not the section again
+    eng, rec, clock, _ = make((long_rep,), max_repeat_beats=float("inf"))  # abc2midi's way
+    eng.run_until(T0 + 41.0)
+    assert [p for t, p in ons(rec) if t < 41.0] == section + [60, 62]
+    assert len(rec.notes("tune")) == 1  # the section again: the next tune is 40 s away
+
+
 def test_key_and_meter_condition_the_next_tune_header():
     eng, rec, clock, _ = make((SCALE,))
     eng.run_until(T0 + 1.0)

@@ -57,12 +57,18 @@ class InterpreterOptions:
     velocity: int = 80  # MIDI velocity of a note off the beat, 1..127
     accents: bool = True  # +25 on the first note of a bar, +15 on strong beats (as abc2midi)
     ornaments: bool = True  # trills, rolls, staccato and fermatas as abc2midi plays them
+    # A ':|' whose section is longer than this many (written) beats plays on instead of
+    # repeating. abc2midi has no such bound (inf); the live engine sets one, so a model that
+    # writes one endless section cannot schedule minutes of music ahead of the playhead.
+    max_repeat_beats: float = float("inf")
 
     def __post_init__(self) -> None:
         if not 1 <= self.velocity <= 127:
             raise ConfigError(f"velocity must be 1..127, got {self.velocity}")
         if not self.max_note_beats > 0 or not self.max_rest_beats > 0:
             raise ConfigError("max_note_beats and max_rest_beats must be > 0")
+        if not self.max_repeat_beats > 0:
+            raise ConfigError("max_repeat_beats must be > 0")
 
 
 # Modes
@@ -96,6 +102,7 @@ class AbcInterpreter(AbcLexer):
         self._velocity = int(self.options.velocity)
         self._expand = bool(self.options.expand_repeats)
         self._ornaments = bool(self.options.ornaments)
+        self._max_repeat = float(self.options.max_repeat_beats)
         self.reset()
 
     # ------------------------------------------------------------------ public API
@@ -216,7 +223,7 @@ class AbcInterpreter(AbcLexer):
         self._tup_left = 0
         self._tup_factor = 1.0
         self._bar_w = 0.0  # written beat of the last bar line (for accents)
-        self._rep = RepeatMachine()
+        self._rep = RepeatMachine(self._max_repeat)
         self._tempo = 120.0  # the tune's Q: (trills depend on it, as in abc2midi)
         self._parts: tuple[tuple[str, Cells, float], ...] = ()  # finished parts, in order
         self._part_label = ""  # the part being written ("" before any P: in the body)
@@ -247,7 +254,7 @@ class AbcInterpreter(AbcLexer):
         self._voice = name
         if target is None:  # a new voice starts at the tune start with the tune's defaults
             key, key_text, unit, meter = self._tune_defaults
-            machine = RepeatMachine()
+            machine = RepeatMachine(self._max_repeat)
             machine.part_start(0.0, [])  # abc2midi: a |: at the voice's start, nothing else
             target = (0.0, machine, None, False, 0, _NO_BAR_ACC, None, 0, 0, 1.0,
                       key, key_text, unit, meter, 0.0)  # fmt: skip

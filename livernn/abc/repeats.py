@@ -60,10 +60,11 @@ class RepeatMachine:
     __slots__ = (
         "tape", "n", "conv", "pc", "pass_", "expect", "maxpass", "save", "save_w",
         "shift", "skipping", "skip_w", "f_expect", "f_nplays", "f_rep", "f_rep_kind",
-        "f_rep_w", "overflow", "parts",
+        "f_rep_w", "overflow", "parts", "max_section",
     )  # fmt: skip
 
-    def __init__(self) -> None:
+    def __init__(self, max_section: float = float("inf")) -> None:
+        self.max_section = max_section  # a longer section (written beats) is not played again
         self.tape: Tape = None
         self.n = 0
         self.conv: dict[int, int] = {}  # bar kinds changed by the fix-ups (never mutated)
@@ -92,7 +93,7 @@ class RepeatMachine:
         new.skipping, new.skip_w, new.overflow = self.skipping, self.skip_w, self.overflow
         new.f_expect, new.f_nplays, new.f_rep = self.f_expect, self.f_nplays, self.f_rep
         new.f_rep_kind, new.f_rep_w = self.f_rep_kind, self.f_rep_w
-        new.parts = self.parts
+        new.parts, new.max_section = self.parts, self.max_section
         return new
 
     def part_start(self, beat: float, out: list[Note]) -> None:
@@ -226,6 +227,8 @@ class RepeatMachine:
         self.maxpass = 2
 
     def _jump(self, beat: float) -> None:
+        if beat - self.save_w > self.max_section:
+            return  # too long to replay (live bound on how far ahead notes go): play on
         self.shift += beat - self.save_w
         self.pc = self.save + 1
 
