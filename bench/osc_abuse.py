@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             f" {s['max']:.0f} |"
         )
 
+    verdict = check.verdict()
     lines = [
         "```",
         cmd,
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         f" {sum(f['sent'] for f in floods) // BURST} pings, {sum(f['errors'] for f in floods)}"
         f" /livernn/error replies (at most 50/s per sender by design), {drops} dropped by the"
         f" kernel. Server still running: {'yes' if alive else 'NO'}; every note-on had its"
-        f" note-off: {'yes' if not check.verdict() or check.verdict() == [] else check.verdict()}"
+        f" note-off: {verdict or 'yes'}"
         f" ({check.ons} notes).",
     ]
     text = "\n".join(lines)
