@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pythonosc.osc_message_builder import OscMessageBuilder
-from pythonosc.osc_packet import OscPacket
+from pythonosc.osc_message import OscMessage
 
 from livernn.clock import MAX_BPM, MIN_BPM
 from livernn.errors import LivernnError
+from livernn.oscwire import PacketError, split_packet
 from livernn.vocab import Vocab
 
 PREFIX = "/livernn"
@@ -144,11 +145,28 @@ class Context:
 
 
 def parse_datagram(data: bytes) -> list[tuple[str, list[Any]]]:
-    """(address, args) of every message in a datagram (bundles are flattened and played at
-    once); OscError when it is not OSC."""
+    """(address, args) of every message in a datagram (bundles are opened by the bounded
+    ``oscwire.split_packet`` and played at once); OscError when it is not OSC."""
     try:
-        packet = OscPacket(data)
-        return [(m.message.address, list(m.message.params)) for m in packet.messages]
+        elements = split_packet(data).elements
+    except PacketError as e:
+        raise OscError(f"malformed OSC packet: {e}") from None
+    return [_message(el.data) for el in elements]
+
+
+def _message(data: bytes) -> tuple[str, list[Any]]:
+    """One message parsed by python-osc (never a bundle: ``split_packet`` opened those).
+    Arrays (``[`` ``]`` type tags) are refused first: no address takes one, and deeply
+    nested ones make python-osc's message formatting recurse without bound."""
+    end = data.find(b"\0")
+    tags_at = (end // 4 + 1) * 4 if end >= 0 else len(data)
+    tags_end = data.find(b"\0", tags_at)
+    tags = data[tags_at : tags_end if tags_end >= 0 else len(data)]
+    if b"[" in tags or b"]" in tags:
+        raise OscError("malformed OSC packet: arrays are not accepted")
+    try:
+        m = OscMessage(data)
+        return m.address, list(m.params)
     except Exception as e:  # python-osc raises several kinds on garbage
         raise OscError(f"malformed OSC packet ({type(e).__name__})") from None
 

@@ -20,7 +20,7 @@ import pytest
 
 from livernn.osc import encode
 from tests.support.server import OscClient, serve
-from tests.support.stage import abuse_datagram, check_midi_stream, udp_drops
+from tests.support.stage import abuse_datagram, check_midi_stream, hostile_bundle, udp_drops
 
 DATAGRAMS = 100_000
 BURST = 50  # with the pings, well inside the default UDP receive buffer
@@ -118,6 +118,44 @@ def test_a_hundred_thousand_hostile_datagrams_while_playing(tiny_model_path, tmp
     problems, counts = check_midi_stream(midi_file_events(record), MAX_NOTE, slack=0.002)
     assert problems == [], problems[:10]
     assert counts["ons"] >= len(during)
+
+
+def _rss_kib(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_hostile_bundles_leave_the_controls_working(tiny_model_path):
+    """Issue 14, critical: one 20-byte bundle with an element size of -4 hung python-osc's
+    parser on the OSC thread for good (no ping, stop or panic answered), and a size pointing
+    back made it store one message until memory ran out. Every kind of hostile bundle now
+    gets /livernn/error, and the controls keep working."""
+    rng = np.random.default_rng(14)
+    with serve(tiny_model_path, "--tempo", "240") as s:
+        s.subscribe()
+        s.wait_for("/livernn/note", count=2, timeout=20)
+        rss0 = _rss_kib(s.proc.pid)
+        for which in range(7):
+            for _ in range(20):
+                data = hostile_bundle(rng)
+                s.send_raw(data)
+            assert s.ask("/livernn/ping", "/livernn/pong", timeout=3) == []
+        errors = [e[0] for e in s.messages("/livernn/error")]
+        assert len(errors) >= 7 * 5, errors[:5]
+        assert all(e.startswith(("malformed OSC packet", "packet larger than")) for e in errors), [
+            e for e in set(errors) if not e.startswith("malformed OSC packet")
+        ]
+        assert _rss_kib(s.proc.pid) - rss0 < 20_000  # KiB: nothing stored over and over
+        s.send("/livernn/stop")
+        s.ask("/livernn/ping", "/livernn/pong")
+        s.poll(0.3)
+        n = len(s.messages("/livernn/note"))
+        s.poll(1.0)
+        assert len(s.messages("/livernn/note")) == n  # stop was heard: silence
+    assert s.returncode == 0, s.final_output[-2000:]
+    assert "Traceback" not in s.final_output
 
 
 def test_packet_cap_and_sender_filter(tiny_model_path):

@@ -151,7 +151,39 @@ ABUSE_KINDS = (
     "nan/inf",
     "bad tempo/temperature",
     "valid",
+    "hostile bundle",
 )
+
+
+def hostile_bundle(rng) -> bytes:
+    """One of the bundle attacks of issue 14 (each hung or bloated python-osc's own parser):
+    a negative element size, a size pointing back at an earlier message, sizes that are not a
+    multiple of 4 or run past the end, bundles nested deeper than allowed, more elements than
+    allowed, and messages with (deeply nested) arrays."""
+    head = b"#bundle\x00" + (1).to_bytes(8, "big")
+    ping = _msg("/livernn/ping", [])
+    which = int(rng.integers(0, 7))
+    if which == 0:  # the 20-byte loop-forever bundle
+        return head + (-4).to_bytes(4, "big", signed=True)
+    if which == 1:  # a valid message, then a size pointing back at it
+        back = -(len(ping) + 8)
+        return head + len(ping).to_bytes(4, "big") + ping + back.to_bytes(4, "big", signed=True)
+    if which == 2:  # not a multiple of 4, or past the end
+        size = int(rng.choice([3, 5, len(ping) + 4, 2**31 - 1]))
+        return head + size.to_bytes(4, "big") + ping
+    if which == 3:  # nested too deep
+        data = ping
+        for _ in range(int(rng.integers(5, 40))):
+            data = head + len(data).to_bytes(4, "big") + data
+        return data
+    if which == 4:  # too many elements
+        el = len(ping).to_bytes(4, "big") + ping
+        return head + el * int(rng.integers(257, 600))
+    if which == 5:  # arrays nested a thousand deep in the type tags
+        tags = b"," + b"[" * 1000 + b"]" * 1000
+        tags += b"\x00" * (4 - len(tags) % 4)
+        return b"/livernn/tempo\x00\x00" + tags
+    return head + (0).to_bytes(4, "big")  # a zero size
 
 
 def _msg(address: str, args: list[tuple[Any, str]]) -> bytes:
@@ -198,6 +230,8 @@ def abuse_datagram(rng, kind: str | None = None) -> tuple[str, bytes]:
         if rng.random() < 0.3:  # lie about an element's size
             data = data[:16] + int(rng.integers(0, 2**31)).to_bytes(4, "big") + data[20:]
         return kind, data
+    if kind == "hostile bundle":
+        return kind, hostile_bundle(rng)
     if kind == "unknown address":
         addr = str(rng.choice([
             "/livernn/nope", "/foo", "/", "/livernn", "/livernn/voice/99/tempo",
