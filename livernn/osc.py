@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
 
 from livernn.clock import MAX_BPM, MIN_BPM
 from livernn.errors import LivernnError

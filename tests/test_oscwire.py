@@ -6,13 +6,13 @@ datagram must take at most ``len(data) // 4 + 1`` of them, whatever its bytes.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
@@ -190,7 +190,5 @@ def test_mutated_bundles_stay_within_the_budget(data, draw):
             b[i:i] = draw.draw(st.sampled_from([HEAD, element(b"/a\0\0,\0\0\0"), b"\xff" * 4]))
     data = bytes(b)
     budget_ok(data)
-    try:
+    with contextlib.suppress(OscError):
         parse_datagram(data)
-    except OscError:
-        pass

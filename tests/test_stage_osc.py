@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import socket
 import time
+from pathlib import Path
 
 import mido
 import numpy as np
@@ -121,7 +122,7 @@ def test_a_hundred_thousand_hostile_datagrams_while_playing(tiny_model_path, tmp
 
 
 def _rss_kib(pid: int) -> int:
-    for line in open(f"/proc/{pid}/status"):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS")
@@ -137,7 +138,7 @@ def test_hostile_bundles_leave_the_controls_working(tiny_model_path):
         s.subscribe()
         s.wait_for("/livernn/note", count=2, timeout=20)
         rss0 = _rss_kib(s.proc.pid)
-        for which in range(7):
+        for _which in range(7):
             for _ in range(20):
                 data = hostile_bundle(rng)
                 s.send_raw(data)
