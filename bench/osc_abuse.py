@@ -34,11 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench._common import write_block  # noqa: E402
 from livernn.config import EngineConfig, OscConfig, VoiceConfig  # noqa: E402
-from livernn.engine import Engine, Server  # noqa: E402
 from livernn.model import OnnxModel  # noqa: E402
-from livernn.osc import Endpoint, encode  # noqa: E402
-from livernn.outputs.osc_out import OscEcho  # noqa: E402
+from livernn.osc import encode  # noqa: E402
 from livernn.paths import DEFAULT_MODEL  # noqa: E402
+from livernn.server import build_server  # noqa: E402
+from tests.support.server import serve_config  # noqa: E402
 from tests.support.stage import CheckingOutput, abuse_datagram, udp_drops  # noqa: E402
 
 BEGIN, END = "<!-- bench:osc_abuse:begin -->", "<!-- bench:osc_abuse:end -->"
@@ -103,11 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     model = OnnxModel(path, voices=args.voices)
     name = f"{path.name} ({model.meta.cell} {model.meta.layers}x{model.meta.hidden})"
     osc = OscConfig(port=0)
-    endpoint = Endpoint("127.0.0.1", 0, osc.max_packet)
     check = CheckingOutput(max_note=8.0)
     vcs = tuple(VoiceConfig(channel=i + 1, rng_seed=i) for i in range(args.voices))
-    engine = Engine(model, [check, OscEcho(endpoint)], EngineConfig(voices=vcs, tempo=args.tempo))
-    server = Server(engine, endpoint, osc)
+    cfg = EngineConfig(voices=vcs, tempo=args.tempo)
+    server = build_server(serve_config(cfg, osc), model, [check])
+    engine, endpoint = server.engine, server.endpoint
     gc.collect()
     gc.freeze()  # as livernn serve does after startup
     server.start()

@@ -28,11 +28,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench._common import pct, rss_mib, write_block  # noqa: E402
 from livernn.config import EngineConfig, OscConfig, VoiceConfig  # noqa: E402
-from livernn.engine import Engine, Server  # noqa: E402
 from livernn.model import OnnxModel  # noqa: E402
-from livernn.osc import Endpoint, encode  # noqa: E402
+from livernn.osc import encode  # noqa: E402
 from livernn.outputs.base import Output  # noqa: E402
 from livernn.paths import DEFAULT_MODEL  # noqa: E402
+from livernn.server import build_server  # noqa: E402
+from tests.support.server import serve_config  # noqa: E402
 
 BEGIN, END = "<!-- bench:serve:begin -->", "<!-- bench:serve:end -->"
 HEADER = "X:1\nT:Bench\nM:6/8\nL:1/8\nK:D\n"
@@ -63,11 +64,10 @@ class Stamp(Output):
 def seed_latency(model_path: Path, trials: int, realtime: bool = False) -> dict:
     model = OnnxModel(model_path, voices=1)
     osc = OscConfig(port=0)
-    endpoint = Endpoint("127.0.0.1", 0)
     stamp = Stamp()
     cfg = EngineConfig(voices=(VoiceConfig(rng_seed=0),), realtime=realtime)
-    engine = Engine(model, [stamp], cfg)
-    server = Server(engine, endpoint, osc)
+    server = build_server(serve_config(cfg, osc), model, [stamp])
+    endpoint = server.endpoint
     gc.collect()
     gc.freeze()  # as livernn serve does after startup
     server.start()
@@ -98,8 +98,8 @@ def run_engine(
     model = OnnxModel(model_path, voices=voices)
     vcs = tuple(VoiceConfig(channel=(i % 16) + 1, rng_seed=i) for i in range(voices))
     cfg = EngineConfig(voices=vcs, tempo=tempo, realtime=realtime)
-    engine = Engine(model, [Output()], cfg)
-    server = Server(engine, None, OscConfig())
+    server = build_server(serve_config(cfg), model, listen=False)
+    engine = server.engine
     gc.collect()
     gc.freeze()  # as livernn serve does after startup
     c0, w0 = time.process_time(), time.perf_counter()

@@ -30,11 +30,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench._common import pct, rss_mib, write_block  # noqa: E402
 from livernn.config import EngineConfig, OscConfig, VoiceConfig  # noqa: E402
-from livernn.engine import Engine, Server  # noqa: E402
 from livernn.model import OnnxModel  # noqa: E402
-from livernn.osc import Endpoint, encode  # noqa: E402
-from livernn.outputs.osc_out import OscEcho  # noqa: E402
+from livernn.osc import encode  # noqa: E402
 from livernn.paths import DEFAULT_MODEL  # noqa: E402
+from livernn.server import build_server  # noqa: E402
+from tests.support.server import serve_config  # noqa: E402
 from tests.support.stage import CheckingOutput  # noqa: E402
 
 BEGIN, END = "<!-- bench:soak:begin -->", "<!-- bench:soak:end -->"
@@ -75,12 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     model = OnnxModel(path, voices=args.voices)
     name = f"{path.name} ({model.meta.cell} {model.meta.layers}x{model.meta.hidden})"
     osc = OscConfig(port=0)
-    endpoint = Endpoint("127.0.0.1", 0, osc.max_packet)
     check = CheckingOutput(max_note=MAX_NOTE)
     vcs = tuple(VoiceConfig(channel=i + 1, rng_seed=i) for i in range(args.voices))
     cfg = EngineConfig(voices=vcs, tempo=120.0, max_note=MAX_NOTE)
-    engine = Engine(model, [check, OscEcho(endpoint)], cfg)
-    server = Server(engine, endpoint, osc)
+    server = build_server(serve_config(cfg, osc), model, [check])
+    engine, endpoint = server.engine, server.endpoint
     gc.collect()
     gc.freeze()  # as livernn serve does after startup
     server.start()

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from livernn.errors import ConfigError
+from livernn.limits import TEMPO
 
-MIN_BPM = 1.0
-MAX_BPM = 1000.0
+MIN_BPM = TEMPO.lo
+MAX_BPM = TEMPO.hi
 
 
 class Clock(Protocol):
@@ -83,9 +84,7 @@ def check_bpm(bpm: float) -> float:
         bpm = float(bpm)
     except (TypeError, ValueError):
         raise ConfigError(f"tempo must be a number, not {bpm!r}") from None
-    if not (MIN_BPM <= bpm <= MAX_BPM):  # also rejects NaN
-        raise ConfigError(f"tempo must be between {MIN_BPM:g} and {MAX_BPM:g} BPM, not {bpm:g}")
-    return bpm
+    return TEMPO.check(bpm)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,10 @@ Voices are numbered from 1 on OSC (``/livernn/voice/1/...``) and from 0 in code.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from livernn import limits as L
 from livernn.clock import check_bpm
 from livernn.errors import ConfigError
 
@@ -32,22 +32,16 @@ class VoiceConfig:
     seed: str = DEFAULT_SEED
 
     def validate(self) -> VoiceConfig:
-        if not 1 <= self.channel <= 16:
-            raise ConfigError(f"channel must be 1..16, not {self.channel}")
-        if self.program is not None and not 0 <= self.program <= 127:
-            raise ConfigError(f"program must be 0..127, not {self.program}")
-        if not 0.0 <= self.velocity <= 2.0:
-            raise ConfigError(f"velocity scale must be 0..2, not {self.velocity:g}")
-        if not -48 <= self.transpose <= 48:
-            raise ConfigError(f"transpose must be -48..48 semitones, not {self.transpose}")
-        if not (0.0 < self.temperature <= 10.0):
-            raise ConfigError(f"temperature must be > 0 and <= 10, not {self.temperature:g}")
-        if self.top_k < 0:
-            raise ConfigError(f"top-k must be >= 0, not {self.top_k}")
-        if not (0.0 < self.top_p <= 1.0):
-            raise ConfigError(f"top-p must be > 0 and <= 1, not {self.top_p:g}")
-        if self.rng_seed is not None and self.rng_seed < 0:
-            raise ConfigError(f"rng seed must be >= 0, not {self.rng_seed}")
+        L.CHANNEL.check(self.channel)
+        if self.program is not None:
+            L.PROGRAM.check(self.program)
+        L.VELOCITY.check(self.velocity)
+        L.TRANSPOSE.check(self.transpose)
+        L.TEMPERATURE.check(self.temperature)
+        L.TOP_K.check(self.top_k)
+        L.TOP_P.check(self.top_p)
+        if self.rng_seed is not None:
+            L.RNG_SEED.check(self.rng_seed)
         if not self.seed:
             raise ConfigError("the seed text must not be empty")
         return self
@@ -77,19 +71,16 @@ class EngineConfig:
     def validate(self) -> EngineConfig:
         if not self.voices:
             raise ConfigError("at least one voice is needed")
-        if len(self.voices) > 64:
-            raise ConfigError(f"at most 64 voices, not {len(self.voices)}")
+        L.VOICES.check(len(self.voices), "the number of voices")
         for v in self.voices:
             v.validate()
         check_bpm(self.tempo)
-        if not (0.0 < self.lookahead <= 2.0):
-            raise ConfigError(f"lookahead must be > 0 and <= 2 s, not {self.lookahead:g}")
+        L.LOOKAHEAD.check(self.lookahead)
         if self.quantize not in QUANTIZE:
             raise ConfigError(
                 f"quantize must be one of {', '.join(QUANTIZE)}, not {self.quantize!r}"
             )
-        if not (0.05 <= self.max_note <= 600.0) or math.isnan(self.max_note):
-            raise ConfigError(f"max note length must be 0.05..600 s, not {self.max_note:g}")
+        L.MAX_NOTE.check(self.max_note)
         if self.steps_per_tick < 1 or self.silent_chars < 1:
             raise ConfigError("steps per tick and silent chars must be >= 1")
         return self
@@ -138,6 +129,5 @@ def parse_host_port(text: str) -> tuple[str, int]:
         p = int(port)
     except ValueError:
         raise ConfigError(f"expected HOST:PORT, not {text!r}") from None
-    if not 1 <= p <= 65535:
-        raise ConfigError(f"port must be 1..65535, not {p}")
+    L.PORT.check(p)
     return (host or "127.0.0.1"), p

@@ -157,9 +157,13 @@ def _stream_to(out: TextIO, seed: str, stream: Iterator[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from livernn import limits as L
     from livernn.model import OnnxModel
     from livernn.sampling import SamplingParams
 
+    L.TEMPERATURE.check(args.temperature)  # the same ranges as serve and OSC
+    L.TOP_K.check(args.top_k)
+    L.TOP_P.check(args.top_p)
     params = SamplingParams(args.temperature, args.top_k, args.top_p).validate()
     seed = unescape_seed(args.seed)
     if not seed:

@@ -24,13 +24,13 @@ from typing import Any
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from livernn.clock import MAX_BPM, MIN_BPM
+from livernn import limits as L
 from livernn.errors import LivernnError
 from livernn.oscwire import PacketError, split_packet
 from livernn.vocab import Vocab
 
 PREFIX = "/livernn"
-MAX_TEXT = 4096  # characters of seed/prime text in one message
+MAX_TEXT = L.MAX_TEXT  # characters of seed/prime text in one message
 
 
 class OscError(LivernnError):
@@ -64,6 +64,11 @@ class Address:
         return f"{PREFIX}/{self.name}"
 
 
+def _r(name: str, kind: str, limit: L.Limit, optional: bool = False) -> Arg:
+    """An argument whose range is a row of the limits table."""
+    return Arg(name, kind, limit.lo, limit.hi, limit.lo_open, optional)
+
+
 def _a(name: str, args: Sequence[Arg], help: str, **kw: Any) -> Address:
     return Address(name, tuple(args), help, **kw)
 
@@ -81,28 +86,28 @@ ADDRESSES: dict[str, Address] = {
             "meter of the next tune's header (M:), e.g. 6/8",
             text=True,
         ),
-        _a("temperature", [Arg("t", "f", 0.0, 10.0, lo_open=True)], "sampling temperature"),
-        _a("top_k", [Arg("k", "i", 0, 1_000_000)], "sample among the k likeliest (0: all)"),
-        _a("top_p", [Arg("p", "f", 0.0, 1.0, lo_open=True)], "nucleus sampling mass"),
-        _a("rng_seed", [Arg("seed", "i", 0, 2**63 - 1)], "reseed the random generator"),
-        _a("tempo", [Arg("bpm", "f", MIN_BPM, MAX_BPM)], "quarter-note BPM", per_voice=False),
+        _a("temperature", [_r("t", "f", L.TEMPERATURE)], "sampling temperature"),
+        _a("top_k", [_r("k", "i", L.TOP_K)], "sample among the k likeliest (0: all)"),
+        _a("top_p", [_r("p", "f", L.TOP_P)], "nucleus sampling mass"),
+        _a("rng_seed", [_r("seed", "i", L.RNG_SEED)], "reseed the random generator"),
+        _a("tempo", [_r("bpm", "f", L.TEMPO)], "quarter-note BPM", per_voice=False),
         _a("start", [], "start playing"),
         _a("stop", [], "stop playing; silences every sounding note"),
         _a("reset", [], "release notes and start again from the last seed"),
         _a("panic", [], "silence every sounding note at once"),
-        _a("channel", [Arg("channel", "i", 1, 16)], "MIDI channel 1..16"),
-        _a("program", [Arg("program", "i", 0, 127)], "MIDI program change 0..127"),
-        _a("velocity", [Arg("scale", "f", 0.0, 2.0)], "velocity scale 0..2 (1: as written)"),
-        _a("transpose", [Arg("semitones", "i", -48, 48)], "transpose in semitones"),
+        _a("channel", [_r("channel", "i", L.CHANNEL)], "MIDI channel 1..16"),
+        _a("program", [_r("program", "i", L.PROGRAM)], "MIDI program change 0..127"),
+        _a("velocity", [_r("scale", "f", L.VELOCITY)], "velocity scale 0..2 (1: as written)"),
+        _a("transpose", [_r("semitones", "i", L.TRANSPOSE)], "transpose in semitones"),
         _a(
             "subscribe",
-            [Arg("port", "i", 1, 65535, optional=True), Arg("host", "s", optional=True)],
+            [_r("port", "i", L.PORT, optional=True), Arg("host", "s", optional=True)],
             "send the out messages to port (default: the sender's) on host (default: the sender)",
             per_voice=False,
         ),
         _a(
             "unsubscribe",
-            [Arg("port", "i", 1, 65535, optional=True), Arg("host", "s", optional=True)],
+            [_r("port", "i", L.PORT, optional=True), Arg("host", "s", optional=True)],
             "stop sending the out messages there",
             per_voice=False,
         ),

@@ -141,6 +141,7 @@ def build_config(args: argparse.Namespace):
     """A validated ServeConfig from the parsed arguments (ConfigError when something is off)."""
     from pathlib import Path
 
+    from livernn import limits as L
     from livernn.config import (
         DEFAULT_SEED,
         EngineConfig,
@@ -153,9 +154,7 @@ def build_config(args: argparse.Namespace):
     from livernn.errors import ConfigError
     from livernn.osc import unescape
 
-    n = args.voices
-    if not 1 <= n <= 64:
-        raise ConfigError(f"--voices must be 1..64, not {n}")
+    n = int(L.VOICES.check(args.voices))
     channels = voice_channels(args.channel, n)
     seeds = [unescape(s) for s in _per_voice(args.seed, n, DEFAULT_SEED)]
     temps = _per_voice(args.temperature, n, 1.0)
@@ -182,10 +181,8 @@ def build_config(args: argparse.Namespace):
         realtime=args.realtime,
         expand_repeats=not args.no_repeats,
     ).validate()
-    if not 0 <= args.osc_port <= 65535:
-        raise ConfigError(f"--osc-port must be 0..65535, not {args.osc_port}")
-    if not 64 <= args.max_packet <= 65507:
-        raise ConfigError(f"--max-packet must be 64..65507, not {args.max_packet}")
+    L.LISTEN_PORT.check(args.osc_port)
+    L.MAX_PACKET.check(args.max_packet)
     osc = OscConfig(
         host=args.osc_host,
         port=args.osc_port,
@@ -216,11 +213,8 @@ def _say(msg: str) -> None:
 def run(args: argparse.Namespace) -> int:
     import signal
 
-    from livernn.engine import Engine, Server
     from livernn.model import OnnxModel
-    from livernn.osc import Endpoint
-    from livernn.outputs.midi import open_midi
-    from livernn.outputs.osc_out import OscEcho
+    from livernn.server import build_server
 
     cfg = build_config(args)
     model = OnnxModel(
@@ -228,37 +222,14 @@ def run(args: argparse.Namespace) -> int:
     )
     for v in cfg.engine.voices:
         model.vocab.encode(v.seed)  # an unknown character is a clear error before anything opens
-    outputs = []
-    recorder = None
-    if cfg.record is not None:
-        from livernn.outputs.midifile import MidiFileRecorder
-
-        recorder = MidiFileRecorder(cfg.record)
-    endpoint = Endpoint(cfg.osc.host, cfg.osc.port, cfg.osc.max_packet)
-    try:
-        midi, why = open_midi(cfg.midi)
-        if midi is not None:
-            outputs.append(midi)
-        echo = OscEcho(endpoint, cfg.osc.out, cfg.osc.max_subscribers)
-        outputs.append(echo)
-        if recorder is not None:
-            outputs.append(recorder)
-        if not cfg.quiet:
-            from livernn.view import TerminalView, TuneLog
-
-            outputs.append(TerminalView() if sys.stdout.isatty() else TuneLog())
-        engine = Engine(model, outputs, cfg.engine)
-        engine.subscriptions = echo
-        server = Server(engine, endpoint, cfg.osc)
-    except BaseException:
-        endpoint.close()
-        raise
-    host, port = endpoint.address
+    server = build_server(cfg, model)
+    assert server.endpoint is not None
+    host, port = server.endpoint.address
     _say(
         f"model {cfg.model} ({model.meta.cell} {model.meta.layers}x{model.meta.hidden}, {model.providers[0]})"
     )
     _say(f"listening for OSC on {host}:{port}")
-    _say(f"MIDI out: {midi.description}" if midi is not None else f"{why}; {NO_MIDI_HINT}")
+    _say(f"MIDI out: {server.midi_out}" if server.midi_out else f"{server.no_midi}; {NO_MIDI_HINT}")
     if cfg.record is not None:
         _say(f"recording to {cfg.record}")
 

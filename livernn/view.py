@@ -11,8 +11,7 @@ import shutil
 import sys
 from typing import Any, TextIO
 
-from livernn.abc.events import TuneStart
-from livernn.outputs.base import Output
+from livernn.outputs.base import Monitor, TuneInfo
 
 CLEAR_LINE = "\x1b[K"
 HOME = "\x1b[H"
@@ -20,7 +19,7 @@ CLEAR_BELOW = "\x1b[J"
 BOLD, DIM, RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 
 
-def tune_line(voice: int, tune: TuneStart) -> str:
+def tune_line(voice: int, tune: TuneInfo) -> str:
     """One line describing a tune that starts (for logs and the view)."""
     q = f", Q: {tune.tempo:g}" if tune.tempo else ""
     title = tune.title or "(untitled)"
@@ -69,7 +68,7 @@ def render(
     )
 
 
-class TerminalView(Output):
+class TerminalView(Monitor):
     """Redraws the screen from the engine's status (throttled by the engine)."""
 
     name = "view"
@@ -79,7 +78,7 @@ class TerminalView(Output):
         self.log: list[str] = []
         self._started = False
 
-    def tune(self, t: float, voice: int, tune: TuneStart) -> None:
+    def tune(self, t: float, voice: int, tune: TuneInfo) -> None:
         self.log.append(tune_line(voice, tune))
         del self.log[:-50]
 
@@ -97,7 +96,7 @@ class TerminalView(Output):
             self.stream.flush()
 
 
-class TuneLog(Output):
+class TuneLog(Monitor):
     """One line per tune on a stream that is not a terminal."""
 
     name = "tunelog"
@@ -105,6 +104,6 @@ class TuneLog(Output):
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
 
-    def tune(self, t: float, voice: int, tune: TuneStart) -> None:
+    def tune(self, t: float, voice: int, tune: TuneInfo) -> None:
         self.stream.write(tune_line(voice, tune) + "\n")
         self.stream.flush()

@@ -16,7 +16,7 @@ from livernn.clock import FakeClock
 from livernn.config import EngineConfig, VoiceConfig
 from livernn.engine import Engine
 from livernn.osc import Command
-from livernn.outputs import RecordingOutput
+from tests.support.recording import RecordingOutput
 from tests.support.scripted import ScriptedModel
 
 T0 = 100.0

@@ -8,11 +8,10 @@ import time
 import pytest
 
 from livernn.config import EngineConfig, OscConfig, VoiceConfig
-from livernn.engine import Engine, Server
-from livernn.osc import Endpoint, encode
-from livernn.outputs import RecordingOutput
-from livernn.outputs.osc_out import OscEcho
-from tests.support.server import OscClient
+from livernn.osc import encode
+from livernn.server import build_server
+from tests.support.recording import RecordingOutput
+from tests.support.server import OscClient, serve_config
 
 
 @pytest.fixture
@@ -21,17 +20,13 @@ def server(tiny_model_path):
 
     model = OnnxModel(tiny_model_path, voices=2)
     osc = OscConfig(host="127.0.0.1", port=0, max_packet=1024, errors_per_second=1000)
-    endpoint = Endpoint(osc.host, osc.port, osc.max_packet)
-    echo = OscEcho(endpoint)
     rec = RecordingOutput()
     cfg = EngineConfig(
         voices=(VoiceConfig(rng_seed=1), VoiceConfig(channel=2, rng_seed=2)), tempo=240
     )
-    engine = Engine(model, [echo, rec], cfg)
-    engine.subscriptions = echo
-    srv = Server(engine, endpoint, osc)
+    srv = build_server(serve_config(cfg, osc), model, [rec])
     srv.start()
-    client = OscClient(endpoint.address)
+    client = OscClient(srv.endpoint.address)
     yield srv, client, rec
     srv.stop()
     client.close()
@@ -110,8 +105,9 @@ def test_a_full_queue_refuses_instead_of_growing(tiny_model_path):
 
     model = OnnxModel(tiny_model_path, voices=1)
     cfg = EngineConfig(command_queue=4)
-    engine = Engine(model, [RecordingOutput()], cfg)  # not started: nothing drains the queue
-    srv = Server(engine, None, OscConfig())
+    # not started: nothing drains the queue
+    srv = build_server(serve_config(cfg), model, [RecordingOutput()], listen=False)
+    engine = srv.engine
     for _ in range(10):
         srv.handle_datagram(encode("/livernn/temperature", [0.9]), ("127.0.0.1", 1))
     assert engine.commands.qsize() == 4

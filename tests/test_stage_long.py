@@ -36,7 +36,7 @@ def assert_bounded(eng: Engine, pending: int = 50) -> None:
     assert len(s) <= 2 * pending and len(s._notes) <= pending
     assert len(s._heap) <= 2 * len(s._notes) + 64  # cancelled entries do not pile up
     assert len(eng.sounding) <= 16 * len(eng.voices)
-    assert eng.commands.qsize() == 0 and not eng._held_back
+    assert eng.commands.qsize() == 0  # the one command queue (the inbox)
     for v in eng.voices:
         assert len(v.tail) <= TEXT_TAIL and len(v.forced) < 1000 and not v.new_text
         assert len(v.line) < 5000

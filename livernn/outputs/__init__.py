@@ -1,9 +1,10 @@
-"""Where notes go: a MIDI port, OSC note echo, a MIDI file, a recording for tests.
+"""Where notes go and who watches: MIDI port, ``--record`` file, OSC echo, live view.
 
-Every output implements ``Output``; the engine calls them from its own thread with the send
-time ``t`` (seconds on the engine clock). Channels are 1..16.
+``base.NoteSink`` (note on/off, program, panic, close) is implemented by the MIDI port, the
+MIDI file and the OSC note echo; ``base.Monitor`` (text, tune, status) by the live view, the
+tune log and the OSC text/tune echo. ``messages`` is the one place mido messages are built.
 """
 
-from livernn.outputs.base import Output, RecordingOutput
+from livernn.outputs.base import Monitor, NoteSink, Output, TuneInfo
 
-__all__ = ["Output", "RecordingOutput"]
+__all__ = ["Monitor", "NoteSink", "Output", "TuneInfo"]

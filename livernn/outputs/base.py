@@ -1,19 +1,33 @@
-"""The output interface and the recording output used by tests and benchmarks."""
+"""The two output interfaces: where notes go (``NoteSink``) and who watches (``Monitor``).
+
+The engine calls both from its own thread only, with the send time ``t`` (seconds on the
+engine clock); channels are 1..16. Every method has a do-nothing default, so an output
+implements only what it uses. An output may be both (the OSC echo sends notes, text and
+titles). Monitors get a ``TuneInfo``, not the interpreter's event: outputs do not depend on
+the ABC package.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from livernn.abc.events import TuneStart
+
+@dataclass(frozen=True, slots=True)
+class TuneInfo:
+    """A tune a voice has started writing (for the view, the tune log, ``/livernn/tune``)."""
+
+    tune: int  # 0-based index of the tune in the voice's stream
+    title: str = ""
+    key: str = ""
+    meter: str = ""
+    tempo: float | None = None  # the tune's own Q:, when it has one
 
 
-class Output:
-    """Receives what the engine plays. Every method has a do-nothing default, so an output
-    implements only what it uses. Calls come from the engine thread only."""
+class NoteSink:
+    """Where notes go: a MIDI port, the ``--record`` file, the OSC note echo."""
 
-    name = "output"
+    name = "sink"
 
     def note_on(
         self, t: float, voice: int, channel: int, pitch: int, velocity: int, duration: float
@@ -27,82 +41,34 @@ class Output:
         """A program change."""
 
     def panic(self, t: float, channels: list[int]) -> None:
-        """Belt and braces after the note-offs of a panic: all notes off on these channels."""
+        """Belt and braces after the note-offs: all notes off on these channels."""
+
+    def close(self, t: float) -> None:
+        """The engine is stopping; every note-off and a panic have been sent before this."""
+
+
+class Monitor:
+    """Who watches: the live view, the tune log, the OSC text and tune echo."""
+
+    name = "monitor"
 
     def text(self, t: float, voice: int, text: str) -> None:
         """Characters a voice has just generated (ahead of the playhead)."""
 
-    def tune(self, t: float, voice: int, tune: TuneStart) -> None:
+    def tune(self, t: float, voice: int, tune: TuneInfo) -> None:
         """A voice has started writing a new tune."""
 
     def status(self, t: float, info: dict[str, Any]) -> None:
-        """The engine's state, a few times a second (for the live view)."""
+        """The engine's state, a few times a second."""
 
     def close(self, t: float) -> None:
-        """The engine is stopping; every note-off has been sent before this."""
+        """The engine is stopping."""
 
 
-@dataclass(frozen=True, slots=True)
-class Sent:
-    """One thing a ``RecordingOutput`` received."""
+class Output(NoteSink, Monitor):
+    """Both interfaces at once (the OSC echo; test doubles that see everything)."""
 
-    t: float
-    kind: str  # "on", "off", "program", "panic", "text", "tune", "close"
-    voice: int = -1
-    channel: int = 0
-    pitch: int = 0
-    velocity: int = 0
-    duration: float = 0.0
-    data: Any = None
+    name = "output"
 
-
-class RecordingOutput(Output):
-    """Keeps everything it is sent, in order (for tests and benchmarks)."""
-
-    name = "recording"
-
-    def __init__(self, keep_text: bool = True) -> None:
-        self.sent: list[Sent] = []
-        self.keep_text = keep_text
-        self.closed = False
-
-    def note_on(self, t, voice, channel, pitch, velocity, duration) -> None:
-        self.sent.append(Sent(t, "on", voice, channel, pitch, velocity, duration))
-
-    def note_off(self, t, voice, channel, pitch) -> None:
-        self.sent.append(Sent(t, "off", voice, channel, pitch))
-
-    def program(self, t, channel, program) -> None:
-        self.sent.append(Sent(t, "program", -1, channel, data=program))
-
-    def panic(self, t, channels) -> None:
-        self.sent.append(Sent(t, "panic", data=list(channels)))
-
-    def text(self, t, voice, text) -> None:
-        if self.keep_text:
-            self.sent.append(Sent(t, "text", voice, data=text))
-
-    def tune(self, t, voice, tune) -> None:
-        self.sent.append(Sent(t, "tune", voice, data=tune))
-
-    def close(self, t) -> None:
-        self.closed = True
-        self.sent.append(Sent(t, "close"))
-
-    def notes(self, kind: str = "on") -> list[Sent]:
-        return [s for s in list(self.sent) if s.kind == kind]
-
-    def sounding(self) -> Counter[tuple[int, int]]:
-        """(channel, pitch) -> note-ons not yet matched by a note-off (empty: all balanced)."""
-        c: Counter[tuple[int, int]] = Counter()
-        for s in list(self.sent):
-            if s.kind == "on":
-                c[(s.channel, s.pitch)] += 1
-            elif s.kind == "off" and c[(s.channel, s.pitch)] > 0:
-                c[(s.channel, s.pitch)] -= 1
-        return +c
-
-    def text_of(self, voice: int | None = None) -> str:
-        return "".join(
-            s.data for s in list(self.sent) if s.kind == "text" and voice in (None, s.voice)
-        )
+    def close(self, t: float) -> None:
+        """The engine is stopping."""

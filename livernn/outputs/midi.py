@@ -14,7 +14,8 @@ import time
 from collections.abc import Iterator
 
 from livernn.config import MidiConfig
-from livernn.outputs.base import Output
+from livernn.outputs import messages
+from livernn.outputs.base import NoteSink
 
 log = logging.getLogger(__name__)
 
@@ -89,15 +90,13 @@ def find_port(names: list[str], wanted: str) -> str | None:
     return None
 
 
-class MidiOutput(Output):
-    """Sends note-on/off and program changes to a mido output port."""
+class MidiOutput(NoteSink):
+    """Sends note-on/off and program changes to a mido output port; closing it silences
+    every channel."""
 
     name = "midi"
 
     def __init__(self, port, description: str) -> None:
-        import mido
-
-        self._mido = mido
         self.port = port
         self.description = description
         self.failed = False
@@ -111,25 +110,23 @@ class MidiOutput(Output):
                 self.failed = True
 
     def note_on(self, t, voice, channel, pitch, velocity, duration) -> None:
-        self._send(
-            self._mido.Message("note_on", channel=channel - 1, note=pitch, velocity=velocity)
-        )
+        self._send(messages.note_on(channel, pitch, velocity))
 
     def note_off(self, t, voice, channel, pitch) -> None:
-        self._send(self._mido.Message("note_off", channel=channel - 1, note=pitch, velocity=0))
+        self._send(messages.note_off(channel, pitch))
 
     def program(self, t, channel, program) -> None:
-        self._send(self._mido.Message("program_change", channel=channel - 1, program=program))
+        self._send(messages.program(channel, program))
 
     def panic(self, t, channels) -> None:
         for ch in channels:
-            self._send(self._mido.Message("control_change", channel=ch - 1, control=123, value=0))
+            self._send(messages.all_notes_off(ch))
 
     def close(self, t) -> None:
         # The note-offs have been sent; add all-notes-off on every channel, then give the
         # backend time to deliver (JACK flushes its buffer once per process cycle, and a
         # port closed at once drops what is still queued).
-        self.panic(t, list(range(1, 17)))
+        self.panic(t, list(messages.ALL_CHANNELS))
         time.sleep(0.1)
         try:
             self.port.close()

@@ -9,7 +9,8 @@ from pathlib import Path
 import mido
 
 from livernn.errors import ConfigError
-from livernn.outputs.base import Output
+from livernn.outputs import messages
+from livernn.outputs.base import NoteSink
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +18,9 @@ TICKS_PER_BEAT = 480
 FILE_BPM = 120.0  # the file's nominal tempo; times are seconds, whatever the performer did
 
 
-class MidiFileRecorder(Output):
-    """Collects every message with its send time and writes a type-0 file on ``close``."""
+class MidiFileRecorder(NoteSink):
+    """Collects every message with its send time (panics too, as the port got them) and
+    writes a type-0 file on ``close``."""
 
     name = "record"
 
@@ -39,13 +41,17 @@ class MidiFileRecorder(Output):
         self._events.append((t, msg))
 
     def note_on(self, t, voice, channel, pitch, velocity, duration) -> None:
-        self._add(t, mido.Message("note_on", channel=channel - 1, note=pitch, velocity=velocity))
+        self._add(t, messages.note_on(channel, pitch, velocity))
 
     def note_off(self, t, voice, channel, pitch) -> None:
-        self._add(t, mido.Message("note_off", channel=channel - 1, note=pitch, velocity=0))
+        self._add(t, messages.note_off(channel, pitch))
 
     def program(self, t, channel, program) -> None:
-        self._add(t, mido.Message("program_change", channel=channel - 1, program=program))
+        self._add(t, messages.program(channel, program))
+
+    def panic(self, t, channels) -> None:
+        for ch in channels:  # recorded as the MIDI port got it
+            self._add(t, messages.all_notes_off(ch))
 
     def close(self, t) -> None:
         self.write()
@@ -53,7 +59,7 @@ class MidiFileRecorder(Output):
     def write(self) -> None:
         """Write the file (atomically: a temporary file renamed into place)."""
         track = mido.MidiTrack()
-        track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(FILE_BPM), time=0))
+        track.append(messages.set_tempo(FILE_BPM))
         start = self._start or 0.0
         last = 0
         for t, msg in self._events:

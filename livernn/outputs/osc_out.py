@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from livernn.abc.events import TuneStart
 from livernn.osc import Endpoint, encode
-from livernn.outputs.base import Output
+from livernn.outputs.base import Output, TuneInfo
 
 log = logging.getLogger(__name__)
 
 
 class OscEcho(Output):
-    """Sends ``/livernn/note i i f i i`` (pitch, velocity, seconds, voice, channel),
+    """A note sink (the note echo) and a monitor (text, titles) sharing one subscriber list.
+    Sends ``/livernn/note i i f i i`` (pitch, velocity, seconds, voice, channel),
     ``/livernn/text s i`` and ``/livernn/tune s i`` from the server's own socket, so a client
     that listens where it sends from (Sonic Pi) gets them as cues."""
 
@@ -72,7 +72,7 @@ class OscEcho(Output):
     def close(self, t) -> None:
         self._flush_text()
 
-    def tune(self, t, voice, tune: TuneStart) -> None:
+    def tune(self, t, voice, tune: TuneInfo) -> None:
         self._flush_text()  # the header before the title
         if self.fixed or self.subscribers:
             self._send(encode("/livernn/tune", [tune.title or "(untitled)", voice + 1]))

@@ -31,6 +31,17 @@ from livernn.osc import encode, parse_datagram
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def serve_config(engine: Any, osc: Any = None, **kw: Any) -> Any:
+    """A ``ServeConfig`` for an in-process ``build_server``: no MIDI, no view, no model path
+    (the model object is passed to ``build_server`` itself)."""
+    from livernn.config import MidiConfig, OscConfig, ServeConfig
+
+    return ServeConfig(
+        model=Path("(in process)"), engine=engine, osc=osc or OscConfig(port=0),
+        midi=MidiConfig(enabled=False), quiet=True, **kw,
+    )  # fmt: skip
+
+
 def free_udp_port() -> int:
     """A UDP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

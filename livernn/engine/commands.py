@@ -1,0 +1,219 @@
+"""The command table: one small handler per OSC address, looked up by the address's name.
+
+Adding an address is one row in ``livernn.osc.ADDRESSES`` (its arguments and ranges) plus one
+function here decorated with ``@handles("name")``; ``check_table`` (run at import and in the
+tests) refuses an address without a handler or a handler without an address. A handler gets
+the engine, the validated command and its target voices, and returns an error reason or
+None; it validates everything for every target before it changes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from livernn.errors import LivernnError
+from livernn.limits import MAX_PRIMED
+from livernn.osc import ADDRESSES, Command
+
+if TYPE_CHECKING:
+    from livernn.engine.core import Engine
+    from livernn.engine.voice import Voice
+
+Handler = Callable[["Engine", Command, "list[Voice]"], "str | None"]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*names: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        for name in names:
+            HANDLERS[name] = fn
+        return fn
+
+    return register
+
+
+def apply(engine: Engine, cmd: Command) -> str | None:
+    """Apply one validated command now; an error reason or None."""
+    handler = HANDLERS.get(cmd.name)
+    if handler is None:
+        return f"unknown command {cmd.name}"
+    targets = engine.voices if cmd.voice is None else [engine.voices[cmd.voice]]
+    return handler(engine, cmd, targets)
+
+
+# -- text ----------------------------------------------------------------------------------
+
+
+@handles("seed")
+def _seed(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    engine.vocab.encode(cmd.value)  # VocabError before any change
+    playhead = engine.playhead()
+    for v in targets:
+        if engine.config.quantize == "bar" and v.running:
+            v.pending_seed = (cmd.value, v.next_bar(playhead))
+        else:
+            engine.seed(v, cmd.value, playhead)
+
+
+@handles("reset")
+def _reset(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    playhead = engine.playhead()
+    for v in targets:
+        engine.seed(v, v.seed, playhead)
+
+
+@handles("prime")
+def _prime(engine: Engine, cmd: Command, targets: list[Voice]) -> str | None:
+    engine.vocab.encode(cmd.value)
+    for v in targets:  # every target is checked before any is changed
+        if len(v.forced) + len(cmd.value) > MAX_PRIMED:
+            return "too much primed text waiting"
+    for v in targets:
+        v.forced.extend(cmd.value)
+    return None
+
+
+@handles("key")
+def _key(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    for v in targets:
+        v.pending_key = cmd.value
+
+
+@handles("meter")
+def _meter(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    for v in targets:
+        v.pending_meter = cmd.value
+
+
+# -- sampling ------------------------------------------------------------------------------
+
+
+@handles("temperature", "top_k", "top_p")
+def _sampling(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    for v in targets:
+        v.retune(**{cmd.name: cmd.value})
+
+
+@handles("rng_seed")
+def _rng_seed(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    for v in targets:
+        seed = cmd.value if cmd.voice is not None else cmd.value + v.index
+        v.rng = np.random.default_rng(seed)
+
+
+# -- time and transport --------------------------------------------------------------------
+
+
+@handles("tempo")
+def _tempo(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    engine.tempo = engine.tempo.retempo(cmd.value, engine.clock.now())
+
+
+@handles("start")
+def _start(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    playhead = engine.playhead()
+    for v in targets:
+        if v.running:
+            continue
+        v.running = True
+        if v.pending_seed is not None:  # seeded while stopped
+            engine.seed(v, v.pending_seed[0], playhead)
+            continue
+        shift = playhead - v.write_beat()
+        if shift > 0:
+            v.origin += shift
+        v.floor = max(v.floor, playhead)
+
+
+@handles("stop")
+def _stop(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    for v in targets:
+        v.running = False
+        if v.pending_seed is not None:  # a quantized seed waits for the start
+            v.pending_seed = (v.pending_seed[0], None)
+        engine.release(v.index)
+
+
+@handles("panic")
+def _panic(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    if cmd.voice is None:
+        engine.panic()
+    else:
+        engine.release(cmd.voice)
+
+
+# -- MIDI shaping --------------------------------------------------------------------------
+
+
+@handles("channel")
+def _channel(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    now = engine.clock.now()
+    for v in targets:
+        v.reshape(channel=int(cmd.value))
+        if v.cfg.program is not None:
+            engine.program(now, v.cfg.channel, v.cfg.program)
+
+
+@handles("program")
+def _program(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    for v in targets:
+        v.reshape(program=int(cmd.value))
+    now = engine.clock.now()
+    for ch in sorted({v.cfg.channel for v in targets}):
+        engine.program(now, ch, int(cmd.value))
+
+
+@handles("velocity")
+def _velocity(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    for v in targets:
+        v.reshape(velocity=float(cmd.value))
+
+
+@handles("transpose")
+def _transpose(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    for v in targets:
+        v.reshape(transpose=int(cmd.value))
+
+
+# -- the server's own ----------------------------------------------------------------------
+
+
+@handles("subscribe")
+def _subscribe(engine: Engine, cmd: Command, targets: list[Voice]) -> str | None:
+    if engine.subscriptions is None:
+        return "OSC out is not available"
+    return engine.subscriptions.subscribe(cmd.value)
+
+
+@handles("unsubscribe")
+def _unsubscribe(engine: Engine, cmd: Command, targets: list[Voice]) -> str | None:
+    if engine.subscriptions is None:
+        return "OSC out is not available"
+    engine.subscriptions.unsubscribe(cmd.value)
+    return None
+
+
+@handles("ping")
+def _ping(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    if cmd.sender is not None and engine.reply is not None:
+        engine.reply(cmd.sender, "/livernn/pong", [])
+
+
+@handles("status")
+def _status(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    if cmd.sender is not None and engine.reply is not None:
+        engine.reply(cmd.sender, "/livernn/status", engine.status_args())
+
+
+def check_table() -> None:
+    """Every address has exactly one handler and every handler an address."""
+    names = {a.name for a in ADDRESSES.values()}
+    missing, extra = names - HANDLERS.keys(), HANDLERS.keys() - names
+    if missing or extra:
+        raise LivernnError(f"command table: no handler for {sorted(missing)}, no address for {sorted(extra)}")
+
+
+check_table()

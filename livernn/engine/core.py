@@ -1,0 +1,450 @@
+"""The engine: voices + scheduler + outputs, driven by ``tick()``; no thread of its own.
+
+``tick()`` does one iteration (send what is due, apply commands, generate up to the
+lookahead horizon, send again) and says when it wants to run next, so tests drive it on a
+``FakeClock`` and ``livernn.server.Server`` runs it on a thread.
+
+Beats: every voice writes on one global beat line (quarter notes); the tempo map turns beats
+into absolute times on one monotonic clock, so a tempo change re-anchors at the current beat
+and applies from the next note. The interpreter's tune-local beats are placed on the global
+line by each voice's ``origin``.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from livernn.abc.events import TuneStart
+from livernn.clock import Clock, MonotonicClock, TempoMap
+from livernn.config import EngineConfig
+from livernn.engine import commands
+from livernn.engine.inbox import Inbox
+from livernn.engine.voice import SEED_CHUNK, Voice
+from livernn.errors import LivernnError
+from livernn.osc import Command
+from livernn.outputs.base import Monitor, NoteSink, TuneInfo
+from livernn.scheduler import ON, Scheduler, Sounding
+from livernn.vocab import Vocab
+
+log = logging.getLogger(__name__)
+
+Reply = Callable[[tuple[str, int], str, Sequence[Any]], None]
+EPS_BEATS = 1e-9  # beats <-> seconds round-trips are not exact
+
+
+class StepModel(Protocol):
+    """What the engine needs from ``livernn.model.OnnxModel``."""
+
+    vocab: Vocab
+    voices: int
+
+    def reset(self, voice: int | None = None) -> None: ...
+    def prefill(self, voice: int, text: str) -> np.ndarray: ...
+    def step(self, ids: Sequence[int], voices: Sequence[int] | None = None) -> np.ndarray: ...
+
+
+class Subscriptions(Protocol):
+    """Who receives the out messages (``livernn.outputs.osc_out.OscEcho``)."""
+
+    def subscribe(self, addr: tuple[str, int]) -> str | None: ...
+    def unsubscribe(self, addr: tuple[str, int]) -> None: ...
+
+
+def make_interpreter(config: EngineConfig) -> Any:
+    """A streaming ABC interpreter for one voice."""
+    from livernn.abc import AbcInterpreter, InterpreterOptions
+
+    return AbcInterpreter(
+        InterpreterOptions(
+            expand_repeats=config.expand_repeats, max_repeat_beats=config.max_repeat_beats
+        )
+    )
+
+
+def tune_info(ev: TuneStart) -> TuneInfo:
+    return TuneInfo(ev.tune, ev.title, ev.key, ev.meter, ev.tempo)
+
+
+class Engine:
+    """Voices + scheduler + outputs, driven by ``tick()``. Not thread-safe except ``submit``.
+
+    ``outputs``: note sinks and monitors (an output may be both); ``reply``: how replies
+    reach a sender (the server's rate-limited socket); ``subscriptions``: the OSC echo."""
+
+    def __init__(
+        self,
+        model: StepModel,
+        outputs: Sequence[NoteSink | Monitor],
+        config: EngineConfig,
+        clock: Clock | None = None,
+        reply: Reply | None = None,
+        subscriptions: Subscriptions | None = None,
+        interpreter_factory: Callable[[], Any] | None = None,
+    ) -> None:
+        self.config = config.validate()
+        if model.voices != len(config.voices):
+            raise LivernnError(
+                f"the model has {model.voices} voices, the config {len(config.voices)}"
+            )
+        self.model = model
+        self.vocab = model.vocab
+        self.sinks = [o for o in outputs if isinstance(o, NoteSink)]
+        self.monitors = [o for o in outputs if isinstance(o, Monitor)]
+        self.clock = clock or MonotonicClock()
+        self.reply = reply
+        self.subscriptions = subscriptions
+        self.commands = Inbox(config.command_queue)
+        self.scheduler = Scheduler()
+        self.sounding = Sounding()
+        self.tempo = TempoMap(time=self.clock.now(), beat=0.0, bpm=config.tempo)
+        factory = interpreter_factory or (lambda: make_interpreter(self.config))
+        self.voices = [Voice(i, vc, factory()) for i, vc in enumerate(config.voices)]
+        self.sched_errors: collections.deque[float] = collections.deque(maxlen=100_000)
+        self.errors = 0
+        self._read_cost = 1e-4  # seconds per seed character read by the model (measured)
+        self.closed = False
+        self._last_status = -math.inf
+        self._failed_outputs: set[str] = set()
+        self._failures = 0  # generation failures in a row
+        self._backoff = 0.0
+        self._paused_until = -math.inf
+        self._chars = self.vocab.chars
+        self._want_status = any(type(m).status is not Monitor.status for m in self.monitors)
+        for vc in config.voices:  # refuse an unknown character before anything plays
+            self.vocab.encode(vc.seed)
+        now = self.clock.now()
+        for v in self.voices:
+            if v.cfg.program is not None:
+                self.program(now, v.cfg.channel, v.cfg.program)
+            v.running = config.autostart
+            self.seed(v, v.cfg.seed, self.tempo.beat_at(now))
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def submit(self, cmd: Command) -> bool:
+        """Queue a command (any thread); False when the queue is full."""
+        return self.commands.put(cmd)
+
+    def tick(self) -> tuple[float, bool]:
+        """One iteration. Returns (when to run next, whether that is a note deadline that
+        deserves a precise wake-up)."""
+        self._send_due()
+        self._apply_commands()
+        if self.clock.now() >= self._paused_until:
+            try:
+                if self._generate():
+                    self._failures = 0
+            except Exception as e:  # a model or interpreter failure must not stop the show
+                self._recover(e)
+        self._send_due()
+        now = self.clock.now()
+        if self._want_status and now - self._last_status >= self.config.status_interval:
+            self._last_status = now
+            info = self.status()
+            self._each(self.monitors, "status", lambda m: m.status(now, info))
+        nb = self.scheduler.next_beat()
+        deadline = self.tempo.time_at(nb) if nb is not None else math.inf
+        oldest = self.sounding.oldest()
+        if oldest is not None:  # a note stretched by a slower tempo ends at the cap, on time
+            deadline = min(deadline, oldest + self.config.max_note)
+        wake = now + self.config.tick
+        if self._wants_chars():
+            wake = now if deadline - now > self.config.guard else deadline
+        if deadline <= wake:
+            return deadline, True
+        return wake, False
+
+    def run_until(self, t_end: float) -> None:
+        """Drive the engine on its (fake) clock until ``t_end`` (tests and simulations)."""
+        while True:
+            wake, _ = self.tick()
+            if wake >= t_end:
+                self.clock.sleep_until(t_end)
+                self.tick()
+                return
+            self.clock.sleep_until(wake)
+
+    def wait(self, wake: float, precise: bool) -> None:
+        """Sleep until ``wake``, returning early when a command arrives (real clock)."""
+        spin = getattr(self.clock, "spin", 0.0) if precise else 0.0
+        remaining = wake - self.clock.now() - spin
+        if remaining > 0 and self.commands.wait(remaining):
+            return
+        if precise:
+            self.clock.sleep_until(wake)
+
+    def playhead(self) -> float:
+        return self.tempo.beat_at(self.clock.now())
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def _each(self, group: Sequence[Any], what: str, call: Callable[[Any], None]) -> None:
+        """``call(output)`` for every output of a group, at once (the interface method is
+        named in ``call``; ``what`` names it in the log); one broken output must not silence
+        the others."""
+        for o in group:
+            try:
+                call(o)
+            except Exception as e:
+                if o.name not in self._failed_outputs:
+                    self._failed_outputs.add(o.name)
+                    log.error("output %s failed in %s: %s", o.name, what, e)
+
+    def _note_off(self, t: float, voice: int, ch: int, pitch: int) -> None:
+        self._each(self.sinks, "note_off", lambda s: s.note_off(t, voice, ch, pitch))
+
+    def program(self, t: float, channel: int, number: int) -> None:
+        self._each(self.sinks, "program", lambda s: s.program(t, channel, number))
+
+    def _send_due(self) -> None:
+        now = self.clock.now()
+        due = self.scheduler.pop_due(self.tempo.beat_at(now) + EPS_BEATS)
+        for d in due:
+            t = self.clock.now()
+            self.sched_errors.append(t - self.tempo.time_at(d.beat))
+            note = d.note
+            v = self.voices[note.voice]
+            if d.kind == ON:
+                pitch = note.pitch + v.cfg.transpose
+                if not 0 <= pitch <= 127:
+                    continue
+                ch = v.cfg.channel
+                vel = max(1, min(127, round(note.velocity * v.cfg.velocity)))
+                if self.sounding.on(note.id, v.index, ch, pitch, t):
+                    self._note_off(t, v.index, ch, pitch)
+                dur = min(
+                    self.tempo.time_at(note.off_beat) - self.tempo.time_at(note.on_beat),
+                    self.config.max_note,
+                )
+                on = (t, v.index, ch, pitch, vel, dur)
+                self._each(self.sinks, "note_on", lambda s, on=on: s.note_on(*on))
+            else:
+                held = self.sounding.off(note.id)
+                if held is not None:
+                    self._note_off(t, v.index, held[0], held[1])
+        for voice, ch, pitch in self.sounding.overdue(now, self.config.max_note):
+            self._note_off(self.clock.now(), voice, ch, pitch)
+
+    def release(self, voice: int | None = None) -> None:
+        """Note-offs for every sounding note of a voice (or all) now; forget pending ones."""
+        t = self.clock.now()
+        for vi, ch, pitch in self.sounding.release(voice):
+            self._note_off(t, vi, ch, pitch)
+        self.scheduler.drop(voice)
+
+    def panic(self) -> None:
+        self.release(None)
+        channels = sorted({v.cfg.channel for v in self.voices})
+        t = self.clock.now()
+        self._each(self.sinks, "panic", lambda s: s.panic(t, channels))
+
+    def close(self) -> None:
+        """Silence everything and close the outputs (idempotent); a MIDI port adds its own
+        all-notes-off as it closes."""
+        if self.closed:
+            return
+        self.closed = True
+        for v in self.voices:
+            v.running = False
+        self.release(None)
+        t = self.clock.now()
+        for o in dict.fromkeys([*self.sinks, *self.monitors]):  # each once, in order
+            self._each([o], "close", lambda o: o.close(t))
+
+    # -- generation ------------------------------------------------------------------------
+
+    def _soon(self) -> float:
+        """The earliest beat a newly placed note can still be sent on time."""
+        return self.tempo.beat_at(self.clock.now() + 2 * self.config.guard)
+
+    def _horizon(self, now: float) -> float:
+        return self.tempo.beat_at(now + self.config.lookahead)
+
+    def _limit(self, v: Voice, horizon: float) -> float:
+        if v.pending_seed is not None and v.pending_seed[1] is not None:
+            return min(horizon, v.pending_seed[1])
+        return horizon
+
+    def _wants_chars(self) -> bool:
+        if self.clock.now() < self._paused_until:
+            return False
+        h = self._horizon(self.clock.now())
+        return any(
+            v.unread or (v.running and v.write_beat() < self._limit(v, h)) for v in self.voices
+        )
+
+    def _generate(self) -> int:
+        """Write characters up to the horizon; the number of model steps taken."""
+        now = self.clock.now()
+        horizon = self._horizon(now)
+        playhead = self.tempo.beat_at(now)
+        for v in self.voices:
+            ps = v.pending_seed
+            if v.running and ps is not None and ps[1] is not None and horizon >= ps[1]:
+                self.seed(v, ps[0], ps[1])
+        for v in self.voices:
+            if v.unread:
+                self._read_seed(v)
+        steps = 0
+        while steps < self.config.steps_per_tick:
+            active = [
+                v
+                for v in self.voices
+                if v.running and not v.unread and v.write_beat() < self._limit(v, horizon)
+            ]
+            if not active:
+                break
+            # Leave time to send the next note on time (a late voice catches up by shifting
+            # its tune, so it need not delay the others).
+            nb = self.scheduler.next_beat()
+            if nb is not None and self.clock.now() > self.tempo.time_at(nb) - self.config.guard:
+                break
+            steps += 1
+            chars = [v.next_char(self._chars) for v in active]
+            ids = [self.vocab[c] for c in chars]
+            logits = self.model.step(ids, [v.index for v in active])
+            for i, (v, c) in enumerate(zip(active, chars, strict=True)):
+                v.logits = logits[i]
+                self._feed(v, c, playhead)
+        t = self.clock.now()
+        for v in self.voices:
+            if v.new_text:
+                args = (t, v.index, v.take_text())
+                self._each(self.monitors, "text", lambda m, a=args: m.text(*a))
+        return steps
+
+    def _feed(self, v: Voice, text: str, playhead: float) -> None:
+        """Give characters (already fed to the model) to the voice's interpreter and place
+        what comes out on the beat line."""
+        v.track(text)
+        max_beats = self.config.max_note * self.tempo.bpm / 60.0
+        for ev in v.interp.feed(text):
+            placed = v.place(ev, playhead, self._soon, max_beats)
+            if placed is not None:
+                self.scheduler.add(v.index, placed.pitch, placed.velocity, placed.on, placed.off)
+            elif isinstance(ev, TuneStart):
+                args = (self.clock.now(), v.index, tune_info(ev))
+                self._each(self.monitors, "tune", lambda m, a=args: m.tune(*a))
+        v.rest(self._horizon(self.clock.now()), self.config.silent_chars)
+
+    def seed(self, v: Voice, text: str, at: float) -> None:
+        """Reset a voice and prime it with ``text`` (already checked against the
+        vocabulary); its music restarts at beat ``at``. A stopped voice keeps the seed until
+        it starts."""
+        if not v.running:
+            v.pending_seed = (text, None)
+            v.seed = text
+            return
+        playhead = self.playhead()
+        if at <= playhead:
+            at = playhead
+            t = self.clock.now()
+            for vi, ch, pitch in self.sounding.release(v.index):
+                self._note_off(t, vi, ch, pitch)
+            self.scheduler.drop(v.index)
+        else:
+            self.scheduler.cut(at, v.index)
+        v.reseed(text, at)
+        self.model.reset(v.index)
+        self._read_seed(v, at)
+
+    def _read_seed(self, v: Voice, at: float | None = None) -> None:
+        """Read the next chunk of a voice's seed: the interpreter first (its notes go out at
+        once), then the model. A long seed is read over several ticks, between deadlines, so
+        it never holds the notes of any voice (4000 characters are about 0.3 s of model and
+        interpreter time for a 3x256 GRU on one core). ``at``: the seed's start beat (first
+        chunk)."""
+        nb = self.scheduler.next_beat()
+        room = math.inf if nb is None else self.tempo.time_at(nb) - self.config.guard
+        room -= self.clock.now()
+        n = min(len(v.unread), SEED_CHUNK)
+        if room < math.inf:
+            n = min(n, int(room / self._read_cost))
+        if n < 1:
+            return  # a note is due first; the next tick reads on
+        chunk = v.take_unread(n)
+        t0 = time.perf_counter()  # compute cost, on the real clock whatever the engine's
+        self._feed(v, chunk, self.playhead() if at is None else at)
+        self._send_due()  # the seed's own notes do not wait for the model
+        v.logits = self.model.prefill(v.index, chunk)
+        per_char = (time.perf_counter() - t0) / n
+        self._read_cost = max(1e-6, 0.8 * self._read_cost + 0.2 * per_char)
+
+    def _recover(self, e: Exception) -> None:
+        """After a failure: release every note, reseed, and pause generation a little
+        (longer each time it fails again in a row), so a broken model cannot spin."""
+        self.errors += 1
+        self._failures += 1
+        now = self.clock.now()
+        self._backoff = min(2.0, 0.1 * 2 ** min(self._failures - 1, 5))
+        self._paused_until = now + self._backoff
+        if self._failures <= 3 or self._failures % 100 == 0:
+            log.error(
+                "generation failed (%s: %s); notes released, retrying in %.1f s",
+                type(e).__name__, e, self._backoff,
+            )  # fmt: skip
+        self.release(None)
+        for v in self.voices:
+            try:
+                self.seed(v, v.seed, self.tempo.beat_at(now))
+            except Exception as e2:
+                if self._failures <= 3:
+                    log.error("cannot reseed voice %d: %s", v.index + 1, e2)
+
+    # -- commands --------------------------------------------------------------------------
+
+    def _apply_commands(self) -> None:
+        for _ in range(self.config.commands_per_tick):
+            cmd = self.commands.take()
+            if cmd is None:
+                return
+            try:
+                err = self.apply(cmd)
+            except LivernnError as e:
+                err = str(e)
+            except Exception as e:  # never let one command stop the engine
+                log.exception("command %s failed", cmd.name)
+                err = f"{cmd.name} failed: {type(e).__name__}"
+            if err and cmd.sender is not None and self.reply is not None:
+                self.reply(cmd.sender, "/livernn/error", [err])
+
+    def apply(self, cmd: Command) -> str | None:
+        """Apply one validated command now (the command table); an error reason or None."""
+        return commands.apply(self, cmd)
+
+    # -- state -----------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "tempo": self.tempo.bpm,
+            "running": any(v.running for v in self.voices),
+            "beat": self.playhead(),
+            "sounding": len(self.sounding),
+            "pending": len(self.scheduler),
+            "voices": [v.describe() for v in self.voices],
+        }
+
+    def status_args(self) -> list[Any]:
+        """Name/value pairs for ``/livernn/status`` (voice 1 for the per-voice fields)."""
+        v = self.voices[0]
+        return [
+            "running", int(any(x.running for x in self.voices)),
+            "tempo", float(self.tempo.bpm),
+            "voices", len(self.voices),
+            "temperature", float(v.params.temperature),
+            "top_k", int(v.params.top_k),
+            "top_p", float(v.params.top_p),
+            "channel", int(v.cfg.channel),
+            "title", v.title,
+            "key", v.key,
+            "meter", v.meter,
+            "tunes", int(v.tunes),
+            "sounding", len(self.sounding),
+        ]  # fmt: skip

@@ -1,0 +1,230 @@
+"""One voice: a stream of generated text and the notes it makes, with its own behaviour.
+
+A ``Voice`` owns its sampling state, its interpreter, the header it is asked to force
+(``/livernn/key``, ``/livernn/meter``), the line it is writing, and where its tune sits on
+the global beat line (``origin``). It knows nothing of the scheduler, the clock or the
+outputs: the engine asks it for the next character, gives it characters, and places the
+events it returns.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from livernn.abc.events import Bar, NoteEvent, TuneChange, TuneEnd, TuneStart
+from livernn.config import VoiceConfig
+from livernn.sampling import SamplingParams, sample
+
+SEED_CHUNK = 64  # seed characters the model reads per engine iteration at most
+TEXT_TAIL = 4000  # characters of the current tune kept per voice for the live view
+BAR_MEMORY = 16  # bar lines remembered (to quantize a seed to the next one)
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A note of a voice on the global beat line."""
+
+    pitch: int
+    velocity: int
+    on: float
+    off: float
+
+
+class Voice:
+    """One stream of generated text and the notes it makes."""
+
+    def __init__(self, index: int, cfg: VoiceConfig, interpreter: Any) -> None:
+        self.index = index
+        self.cfg = cfg
+        self.params = SamplingParams(cfg.temperature, cfg.top_k, cfg.top_p).validate()
+        self.rng = np.random.default_rng(cfg.rng_seed)
+        self.interp = interpreter
+        self.logits: np.ndarray | None = None
+        self.unread = ""  # seed text the model has not read yet (read a chunk per tick)
+        self.running = False
+        self.origin = 0.0  # global beat of the current tune's beat 0
+        self.floor = 0.0  # the next tune starts no earlier than this global beat
+        self.forced: collections.deque[str] = collections.deque()
+        self.pending_key: str | None = None
+        self.pending_meter: str | None = None
+        # (text, global beat) for a quantized seed; beat None: seeded while stopped
+        self.pending_seed: tuple[str, float | None] | None = None
+        self.line = ""  # the line being written
+        self.in_header = False
+        self.silent = 0  # characters since the last note
+        self.bars: collections.deque[float] = collections.deque(maxlen=BAR_MEMORY)
+        self.bar_beats = 4.0
+        self.seed = cfg.seed
+        self.title = ""
+        self.key = ""
+        self.meter = ""
+        self.tune_tempo: float | None = None
+        self.tunes = 0
+        self.chars = 0
+        self.notes = 0
+        self.tail = ""  # the current tune's text (for the view)
+        self.new_text: list[str] = []
+
+    # -- controls ----------------------------------------------------------------------
+
+    def retune(self, **fields: Any) -> None:
+        """Change sampling fields (temperature, top_k, top_p); ConfigError when invalid."""
+        self.params = replace(self.params, **fields).validate()
+        self.cfg = replace(self.cfg, **fields)
+
+    def reshape(self, **fields: Any) -> None:
+        """Change MIDI shaping fields of the config (channel, program, velocity, transpose)."""
+        self.cfg = replace(self.cfg, **fields)
+
+    def reseed(self, text: str, at: float) -> None:
+        """Forget the tune: the interpreter restarts, the model will read ``text`` (the
+        engine resets the model state), and the music restarts at global beat ``at``."""
+        self.pending_seed = None
+        self.seed = text
+        self.interp.reset()
+        self.origin = self.floor = at
+        self.forced.clear()
+        self.line = ""
+        self.in_header = False
+        self.silent = 0
+        self.tail = ""
+        self.bars.clear()
+        self.logits = None
+        self.unread = text
+
+    def take_unread(self, n: int) -> str:
+        chunk, self.unread = self.unread[:n], self.unread[n:]
+        return chunk
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write_beat(self) -> float:
+        """Global beat up to which the voice's notes are all known (a note still held open
+        by the interpreter is not: writing goes on until it is)."""
+        return self.origin + float(getattr(self.interp, "settled", self.interp.position))
+
+    def next_char(self, chars: str) -> str:
+        """The next character: forced text first (primes, forced headers), else sampled
+        from the logits; a pending key or meter is written into the header as ``M:``/``K:``
+        start (the meter before the key, as ABC wants)."""
+        if self.forced:
+            return self.forced.popleft()
+        assert self.logits is not None
+        c = chars[int(sample(self.logits, self.params, self.rng))]
+        if self.in_header and self.line == "" and c in "MK":
+            meter, key = self.pending_meter, self.pending_key
+            if c == "M" and meter is not None:
+                self.forced.extend(f":{meter}\n")
+                self.pending_meter = None
+            elif c == "K" and meter is not None:
+                c = "M"
+                self.forced.extend(f":{meter}\n" + (f"K:{key}\n" if key is not None else "K"))
+                self.pending_meter = None
+                self.pending_key = None
+            elif c == "K" and key is not None:
+                self.forced.extend(f":{key}\n")
+                self.pending_key = None
+        return c
+
+    def track(self, text: str) -> None:
+        """Follow the lines of the text (header or body, the tune's text for the view)."""
+        self.chars += len(text)
+        self.new_text.append(text)
+        for c in text:
+            if c == "\n":
+                if self.line.startswith("X:"):
+                    self.in_header = True
+                elif self.line.startswith("K:"):
+                    self.in_header = False
+                self.line = ""
+            else:
+                self.line += c
+                if self.line == "X:":
+                    self.tail = ""
+        self.tail = (self.tail + text)[-TEXT_TAIL:]
+        self.silent += len(text)
+
+    def take_text(self) -> str:
+        text = "".join(self.new_text)
+        self.new_text.clear()
+        return text
+
+    # -- placing events on the global beat line --------------------------------------------
+
+    def place(
+        self, ev: Any, playhead: float, soon: Callable[[], float], max_beats: float
+    ) -> Placed | None:
+        """Apply one interpreter event; a note comes back placed on the global beat line.
+        ``soon()``: the earliest beat a new note can still be sent on time (a note that
+        would be late shifts the tune instead, so time is kept; not "now": a note due at
+        once would be sent late); ``max_beats``: the note cap."""
+        if isinstance(ev, NoteEvent):
+            self.silent = 0
+            g = self.origin + ev.onset
+            if g < playhead:  # late (a long header, a slow step): keep time, shift the tune
+                at = soon()
+                self.origin += at - g
+                g = at
+            self.notes += 1
+            return Placed(ev.pitch, ev.velocity, g, g + min(max(ev.duration, 1e-3), max_beats))
+        if isinstance(ev, TuneStart):
+            self.origin = self.floor if self.floor >= playhead else max(self.floor, soon())
+            self.bars.clear()
+            self.tunes += 1
+            self.title, self.key, self.meter, self.tune_tempo = (
+                ev.title, ev.key, ev.meter, ev.tempo,
+            )  # fmt: skip
+            if ev.bar_beats and ev.bar_beats > 0:
+                self.bar_beats = float(ev.bar_beats)
+        elif isinstance(ev, TuneEnd):
+            self.floor = self.origin + ev.beat
+        elif isinstance(ev, Bar):
+            self.bars.append(self.origin + ev.beat)
+        elif isinstance(ev, TuneChange):
+            if ev.field == "K":
+                self.key = ev.value
+            elif ev.field == "M":
+                self.meter = ev.value
+            elif ev.field == "Q":
+                self.tune_tempo = ev.tempo
+        return None
+
+    def rest(self, horizon: float, silent_chars: int) -> None:
+        """Headers or garbage with no notes for ``silent_chars``: let the playhead move on."""
+        if self.silent > silent_chars:
+            self.silent = 0
+            self.origin += max(0.0, horizon - self.write_beat()) + 1.0
+
+    def next_bar(self, playhead: float) -> float:
+        """The global beat of the next bar line at or after the playhead."""
+        ahead = [b for b in self.bars if b >= playhead]
+        if ahead:
+            return min(ahead)
+        base = self.bars[-1] if self.bars else self.origin
+        n = math.ceil((playhead - base) / self.bar_beats)
+        return base + max(n, 0) * self.bar_beats
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "voice": self.index + 1,
+            "running": self.running,
+            "channel": self.cfg.channel,
+            "temperature": self.params.temperature,
+            "top_k": self.params.top_k,
+            "top_p": self.params.top_p,
+            "title": self.title,
+            "key": self.key,
+            "meter": self.meter,
+            "tune_tempo": self.tune_tempo,
+            "tunes": self.tunes,
+            "chars": self.chars,
+            "notes": self.notes,
+            "skipped": int(getattr(self.interp, "skipped", 0)),
+            "text": self.tail,
+        }

@@ -1,0 +1,246 @@
+"""The server: the only module with threads. One receives OSC, one runs the engine.
+
+``build_server(config, model)`` wires everything the same way for ``livernn serve``, the
+tests and the benchmarks: the UDP endpoint, the rate-limited replies, the OSC echo (which is
+also the subscription table), the MIDI port, the ``--record`` file and the live view, the
+engine with its replies and subscriptions given at construction, and the server. Data flows
+one way: socket -> ``handle_datagram`` (sender filter, size cap, parse, validate) -> the
+engine's inbox -> the engine thread -> outputs; replies go back through ``Replies``.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from livernn.clock import Clock
+from livernn.config import OscConfig, ServeConfig
+from livernn.engine import Engine, StepModel
+from livernn.osc import Context, Endpoint, OscError, encode, is_loopback, parse_datagram, to_command
+from livernn.outputs.base import Monitor, NoteSink
+
+log = logging.getLogger(__name__)
+
+MAX_SENDERS = 256  # OSC senders whose error-reply rate is tracked
+
+
+def set_realtime(priority: int = 20) -> bool:
+    """Give the calling thread SCHED_FIFO priority (Linux; needs the right); False if refused."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+        return True
+    except (AttributeError, OSError) as e:
+        log.warning("no real-time priority for the engine thread: %s", e)
+        return False
+
+
+class Replies:
+    """Replies to senders from the server's socket; ``/livernn/error`` replies are rate
+    limited by a token bucket per sender, so one flooding client cannot silence the errors
+    another client should see (the most recent ``MAX_SENDERS`` senders are remembered)."""
+
+    def __init__(self, endpoint: Endpoint | None, osc: OscConfig) -> None:
+        self.endpoint = endpoint
+        self.rate = osc.errors_per_second
+        self._buckets: collections.OrderedDict[tuple[str, int], tuple[float, float]] = (
+            collections.OrderedDict()
+        )
+        self._lock = threading.Lock()  # both threads reply
+        self.dropped = 0
+
+    def __call__(self, addr: tuple[str, int], address: str, args: Sequence[Any]) -> None:
+        if self.endpoint is None:
+            return
+        if address == "/livernn/error" and not self._take_token(addr):
+            self.dropped += 1
+            return
+        self.endpoint.send(addr, encode(address, args))
+
+    def _take_token(self, addr: tuple[str, int]) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            tokens, then = self._buckets.pop(addr, (self.rate, now))
+            tokens = min(self.rate, tokens + (now - then) * self.rate)
+            ok = tokens >= 1.0
+            self._buckets[addr] = (tokens - 1.0 if ok else tokens, now)
+            if len(self._buckets) > MAX_SENDERS:
+                self._buckets.popitem(last=False)
+        return ok
+
+
+class Server:
+    """The engine and the OSC endpoint, each on its own thread."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        endpoint: Endpoint | None,
+        osc: OscConfig,
+        replies: Replies,
+        midi_out: str | None = None,
+        no_midi: str = "",
+    ) -> None:
+        self.engine = engine
+        self.endpoint = endpoint
+        self.osc = osc
+        self.replies = replies
+        self.midi_out = midi_out  # the MIDI port played to, or None ...
+        self.no_midi = no_midi  # ... and why not
+        self.ctx = Context(voices=len(engine.voices), vocab=engine.vocab)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.dropped: collections.Counter[str] = collections.Counter()  # reason -> datagrams
+        self.failure: BaseException | None = None
+
+    def request_stop(self) -> None:
+        """Ask both threads to stop (safe from a signal handler)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def reply(self, addr: tuple[str, int], address: str, args: Sequence[Any]) -> None:
+        before = self.replies.dropped
+        self.replies(addr, address, args)
+        if self.replies.dropped > before:
+            self.dropped["error replies"] += 1
+
+    def allowed(self, host: str) -> bool:
+        return is_loopback(host) or host in self.osc.allow or "*" in self.osc.allow
+
+    def handle_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
+        """Validate one datagram and queue its commands (errors go back to the sender)."""
+        if not self.allowed(addr[0]):
+            self.dropped["sender not allowed"] += 1
+            return
+        if len(data) > self.osc.max_packet:
+            self.dropped["too large"] += 1
+            self.reply(addr, "/livernn/error", [f"packet larger than {self.osc.max_packet} bytes"])
+            return
+        try:
+            messages = parse_datagram(data)
+        except OscError as e:
+            self.dropped["malformed"] += 1
+            self.reply(addr, "/livernn/error", [str(e)])
+            return
+        for address, args in messages:
+            try:
+                cmd = to_command(address, args, self.ctx, sender=addr)
+            except OscError as e:
+                self.reply(addr, "/livernn/error", [str(e)])
+                continue
+            if not self.engine.submit(cmd):
+                self.dropped["queue full"] += 1
+                self.reply(addr, "/livernn/error", [f"{address}: busy, message dropped"])
+
+    def _receive_loop(self) -> None:
+        assert self.endpoint is not None
+        if self.engine.config.realtime:
+            set_realtime(19)  # just below the engine: a flood cannot delay the notes
+        while not self._stop.is_set():
+            got = self.endpoint.recv(0.1)
+            if got is None:
+                continue
+            try:
+                self.handle_datagram(*got)
+            except Exception:  # never stop listening
+                log.exception("OSC datagram from %s failed", got[1])
+
+    def _engine_loop(self) -> None:
+        engine = self.engine
+        if engine.config.realtime:
+            set_realtime()
+        try:
+            while not self._stop.is_set():
+                wake, precise = engine.tick()
+                engine.wait(min(wake, engine.clock.now() + 0.1), precise)
+        except BaseException as e:
+            self.failure = e
+            log.exception("engine stopped")
+            self._stop.set()
+        finally:
+            engine.close()
+
+    def start(self) -> None:
+        t = threading.Thread(target=self._engine_loop, name="livernn-engine", daemon=True)
+        self._threads.append(t)
+        if self.endpoint is not None:
+            r = threading.Thread(target=self._receive_loop, name="livernn-osc", daemon=True)
+            self._threads.append(r)
+        for th in self._threads:
+            th.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the server stops (or ``timeout``); True when it has stopped."""
+        return self._stop.wait(timeout)
+
+    def stop(self, timeout: float = 0.8) -> None:
+        """Stop both threads; the engine sends every note-off and closes the outputs."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for th in self._threads:
+            th.join(max(0.0, deadline - time.monotonic()))
+        if any(th.is_alive() for th in self._threads):
+            log.warning("a thread did not stop in time")
+        with contextlib.suppress(Exception):
+            self.engine.close()  # idempotent; covers an engine thread that never ran
+        if self.endpoint is not None:
+            self.endpoint.close()
+
+
+def build_server(
+    config: ServeConfig,
+    model: StepModel,
+    outputs: Sequence[NoteSink | Monitor] = (),
+    listen: bool = True,
+    clock: Clock | None = None,
+) -> Server:
+    """Wire a server from its configuration: ``outputs`` are added to those the config asks
+    for (MIDI, ``--record``, view); ``listen=False`` has no socket (engine benchmarks)."""
+    from livernn.outputs.midi import open_midi
+    from livernn.outputs.osc_out import OscEcho
+
+    recorder = None
+    if config.record is not None:  # a bad path is an error before anything opens
+        from livernn.outputs.midifile import MidiFileRecorder
+
+        recorder = MidiFileRecorder(config.record)
+    endpoint = Endpoint(config.osc.host, config.osc.port, config.osc.max_packet) if listen else None
+    midi = None
+    try:
+        wired: list[NoteSink | Monitor] = []
+        midi, why = open_midi(config.midi)
+        if midi is not None:
+            wired.append(midi)
+        echo = OscEcho(endpoint, config.osc.out, config.osc.max_subscribers) if endpoint else None
+        if echo is not None:
+            wired.append(echo)
+        if recorder is not None:
+            wired.append(recorder)
+        if not config.quiet:
+            import sys
+
+            from livernn.view import TerminalView, TuneLog
+
+            wired.append(TerminalView() if sys.stdout.isatty() else TuneLog())
+        replies = Replies(endpoint, config.osc)
+        engine = Engine(
+            model, [*wired, *outputs], config.engine, clock=clock, reply=replies,
+            subscriptions=echo,
+        )  # fmt: skip
+        desc = midi.description if midi is not None else None
+        return Server(engine, endpoint, config.osc, replies, desc, why)
+    except BaseException:
+        if midi is not None:
+            with contextlib.suppress(Exception):
+                midi.port.close()
+        if endpoint is not None:
+            endpoint.close()
+        raise
