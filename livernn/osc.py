@@ -1,4 +1,4 @@
-"""The OSC address space: parsing and validation (pure), plus a plain UDP endpoint.
+"""The OSC address space: parsing and validation (pure; the socket is livernn/endpoint.py).
 
 ``ADDRESSES`` is the one table of every address livernn understands, with its arguments,
 their types and ranges; the server, the docs and the client patches' tests all read it.
@@ -13,7 +13,6 @@ fine integer). ``\\n`` (backslash, n) in text means a newline. Per-voice address
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import socket
@@ -320,66 +319,3 @@ def encode(address: str, args: Sequence[Any] = ()) -> bytes:
 
 def is_loopback(host: str) -> bool:
     return host.startswith("127.") or host in ("::1", "::ffff:127.0.0.1")
-
-
-class _NoPythonOscWarnings(logging.Filter):
-    """python-osc logs a warning on the root logger for some malformed packets (an empty
-    bundle element, an unknown type tag). The sender already gets ``/livernn/error``; a flood
-    of them must not become a flood of log lines."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "pythonosc" not in record.pathname
-
-
-def quiet_python_osc() -> None:
-    """Install the filter above on the root logger (once)."""
-    root = logging.getLogger()
-    if not any(isinstance(f, _NoPythonOscWarnings) for f in root.filters):
-        root.addFilter(_NoPythonOscWarnings())
-
-
-class Endpoint:
-    """A bound UDP socket: receives control messages and sends replies and out messages
-    from the same port (Sonic Pi matches replies by the port it sent to)."""
-
-    def __init__(self, host: str, port: int, max_packet: int = 8192) -> None:
-        quiet_python_osc()
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        try:
-            self.sock.bind((host, port))
-        except OSError as e:
-            self.sock.close()
-            raise _port_error(host, port, e) from None
-        self.max_packet = max_packet
-        self.address: tuple[str, int] = self.sock.getsockname()[:2]
-        self._timeout: float | None = None
-
-    def recv(self, timeout: float) -> tuple[bytes, tuple[str, int]] | None:
-        """One datagram (up to max_packet + 1 bytes, so oversize is detectable), or None."""
-        if timeout != self._timeout:
-            self.sock.settimeout(timeout)
-            self._timeout = timeout
-        try:
-            data, addr = self.sock.recvfrom(self.max_packet + 1)
-        except (TimeoutError, BlockingIOError):
-            return None
-        except OSError:
-            return None  # e.g. ICMP port unreachable reported on Windows; keep serving
-        return data, addr[:2]
-
-    def send(self, addr: tuple[str, int], data: bytes) -> bool:
-        try:
-            self.sock.sendto(data, addr)
-            return True
-        except OSError:
-            return False  # an unreachable subscriber must not stop the show
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def _port_error(host: str, port: int, e: OSError) -> LivernnError:
-    from livernn.errors import PortError
-
-    return PortError(f"cannot listen for OSC on {host}:{port}: {e.strerror or e}")

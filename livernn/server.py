@@ -21,8 +21,9 @@ from typing import Any
 
 from livernn.clock import Clock
 from livernn.config import OscConfig, ServeConfig
+from livernn.endpoint import Endpoint
 from livernn.engine import Engine, StepModel
-from livernn.osc import Context, Endpoint, OscError, encode, is_loopback, parse_datagram, to_command
+from livernn.osc import Context, OscError, encode, is_loopback, parse_datagram, to_command
 from livernn.outputs.base import Monitor, NoteSink
 
 log = logging.getLogger(__name__)
@@ -181,8 +182,10 @@ class Server:
         """Block until the server stops (or ``timeout``); True when it has stopped."""
         return self._stop.wait(timeout)
 
-    def stop(self, timeout: float = 0.8) -> None:
-        """Stop both threads; the engine sends every note-off and closes the outputs."""
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop both threads; the engine thread sends every note-off and closes the outputs
+        itself (closing from here while it still runs could let a note start after the
+        closing note-offs: waited for up to ``timeout``)."""
         self._stop.set()
         deadline = time.monotonic() + timeout
         for th in self._threads:

@@ -12,8 +12,9 @@ import pytest
 
 from livernn.abc.events import TuneStart
 from livernn.config import MidiConfig
+from livernn.endpoint import Endpoint
 from livernn.errors import ConfigError
-from livernn.osc import Endpoint, parse_datagram
+from livernn.osc import parse_datagram
 from livernn.outputs.midi import find_port, open_midi
 from livernn.outputs.midifile import MidiFileRecorder
 from livernn.outputs.osc_out import OscEcho

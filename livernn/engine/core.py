@@ -17,59 +17,24 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
-
-import numpy as np
+from typing import Any
 
 from livernn.abc.events import TuneStart
 from livernn.clock import Clock, MonotonicClock, TempoMap
 from livernn.config import EngineConfig
-from livernn.engine import commands
+from livernn.engine import commands, status
 from livernn.engine.inbox import Inbox
+from livernn.engine.interfaces import StepModel, Subscriptions, make_interpreter, tune_info
 from livernn.engine.voice import SEED_CHUNK, Voice
 from livernn.errors import LivernnError
 from livernn.osc import Command
-from livernn.outputs.base import Monitor, NoteSink, TuneInfo
+from livernn.outputs.base import Monitor, NoteSink
 from livernn.scheduler import ON, Scheduler, Sounding
-from livernn.vocab import Vocab
 
 log = logging.getLogger(__name__)
 
 Reply = Callable[[tuple[str, int], str, Sequence[Any]], None]
 EPS_BEATS = 1e-9  # beats <-> seconds round-trips are not exact
-
-
-class StepModel(Protocol):
-    """What the engine needs from ``livernn.model.OnnxModel``."""
-
-    vocab: Vocab
-    voices: int
-
-    def reset(self, voice: int | None = None) -> None: ...
-    def prefill(self, voice: int, text: str) -> np.ndarray: ...
-    def step(self, ids: Sequence[int], voices: Sequence[int] | None = None) -> np.ndarray: ...
-
-
-class Subscriptions(Protocol):
-    """Who receives the out messages (``livernn.outputs.osc_out.OscEcho``)."""
-
-    def subscribe(self, addr: tuple[str, int]) -> str | None: ...
-    def unsubscribe(self, addr: tuple[str, int]) -> None: ...
-
-
-def make_interpreter(config: EngineConfig) -> Any:
-    """A streaming ABC interpreter for one voice."""
-    from livernn.abc import AbcInterpreter, InterpreterOptions
-
-    return AbcInterpreter(
-        InterpreterOptions(
-            expand_repeats=config.expand_repeats, max_repeat_beats=config.max_repeat_beats
-        )
-    )
-
-
-def tune_info(ev: TuneStart) -> TuneInfo:
-    return TuneInfo(ev.tune, ev.title, ev.key, ev.meter, ev.tempo)
 
 
 class Engine:
@@ -204,6 +169,8 @@ class Engine:
         self._each(self.sinks, "program", lambda s: s.program(t, channel, number))
 
     def _send_due(self) -> None:
+        if self.closed:  # nothing may start after the closing note-offs
+            return
         now = self.clock.now()
         due = self.scheduler.pop_due(self.tempo.beat_at(now) + EPS_BEATS)
         for d in due:
@@ -422,29 +389,9 @@ class Engine:
     # -- state -----------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        return {
-            "tempo": self.tempo.bpm,
-            "running": any(v.running for v in self.voices),
-            "beat": self.playhead(),
-            "sounding": len(self.sounding),
-            "pending": len(self.scheduler),
-            "voices": [v.describe() for v in self.voices],
-        }
+        """The whole state for the live view (``engine/status.py``)."""
+        return status.describe(self)
 
     def status_args(self) -> list[Any]:
-        """Name/value pairs for ``/livernn/status`` (voice 1 for the per-voice fields)."""
-        v = self.voices[0]
-        return [
-            "running", int(any(x.running for x in self.voices)),
-            "tempo", float(self.tempo.bpm),
-            "voices", len(self.voices),
-            "temperature", float(v.params.temperature),
-            "top_k", int(v.params.top_k),
-            "top_p", float(v.params.top_p),
-            "channel", int(v.cfg.channel),
-            "title", v.title,
-            "key", v.key,
-            "meter", v.meter,
-            "tunes", int(v.tunes),
-            "sounding", len(self.sounding),
-        ]  # fmt: skip
+        """Name/value pairs for ``/livernn/status``."""
+        return status.pairs(self)

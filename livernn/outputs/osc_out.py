@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from livernn.osc import Endpoint, encode
+from livernn.endpoint import Endpoint
+from livernn.osc import encode
 from livernn.outputs.base import Output, TuneInfo
 
 log = logging.getLogger(__name__)
