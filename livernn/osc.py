@@ -170,9 +170,25 @@ def _message(data: bytes) -> tuple[str, list[Any]]:
         raise OscError("malformed OSC packet: arrays are not accepted")
     try:
         m = OscMessage(data)
-        return m.address, list(m.params)
+        address, params = m.address, list(m.params)
     except Exception as e:  # python-osc raises several kinds on garbage
         raise OscError(f"malformed OSC packet ({type(e).__name__})") from None
+    rebuilt = _rebuilt(address, tags, params) if b"s" in tags else None
+    if rebuilt is not None and rebuilt != data:
+        # OSC strings end at their first NUL: python-osc drops what follows it, so a seed
+        # with a NUL inside would be cut short without a word.
+        raise OscError(f"{address}: a string has a NUL inside it (or bytes after it)")
+    return address, params
+
+
+def _rebuilt(address: str, tags: bytes, params: list[Any]) -> bytes | None:
+    b = OscMessageBuilder(address)
+    try:
+        for tag, value in zip(tags[1:].decode("ascii"), params, strict=True):
+            b.add_arg(value, tag)
+        return b.build().dgram
+    except Exception:  # a type python-osc reads but will not write back: not checked
+        return None
 
 
 def unescape(text: str) -> str:

@@ -192,3 +192,13 @@ def test_mutated_bundles_stay_within_the_budget(data, draw):
     budget_ok(data)
     with contextlib.suppress(OscError):
         parse_datagram(data)
+
+
+def test_a_nul_inside_a_seed_is_refused_not_cut_short():
+    data = b"/livernn/seed\x00\x00\x00,s\x00\x00X:1\x00abc\x00"
+    with pytest.raises(OscError, match="NUL inside"):
+        parse_datagram(data)
+    trailing = msg("/livernn/seed", "X:1") + b"K:D\x00"
+    with pytest.raises(OscError, match="NUL inside"):
+        parse_datagram(trailing)
+    assert parse_datagram(msg("/livernn/seed", "X:1\nK:D\n")) == [("/livernn/seed", ["X:1\nK:D\n"])]
