@@ -117,6 +117,7 @@ class ServeConfig:
     osc: OscConfig = field(default_factory=OscConfig)
     midi: MidiConfig = field(default_factory=MidiConfig)
     record: Path | None = None
+    record_force: bool = False  # --force: --record may overwrite an existing file
     quiet: bool = False
 
 

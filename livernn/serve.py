@@ -62,7 +62,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="GM program 0..127 sent at start (repeat per voice)",
     )
-    g.add_argument("--record", metavar="OUT.mid", help="write what was played to a MIDI file")
+    g.add_argument(
+        "--record",
+        metavar="OUT.mid",
+        help="write what was played to a MIDI file (streamed: a kill loses at most 1 s)",
+    )
+    g.add_argument("--force", action="store_true", help="let --record overwrite an existing file")
 
     g = p.add_argument_group("music")
     g.add_argument(
@@ -193,6 +198,10 @@ def build_config(args: argparse.Namespace):
     midi = MidiConfig(
         enabled=not args.no_midi, port=args.midi_port, virtual=args.virtual, api=args.midi_api
     )
+    if args.record:  # a bad target is an error before the model loads
+        from livernn.outputs.midifile import check_target
+
+        check_target(Path(args.record), args.force)
     if args.threads < 1:
         raise ConfigError("--threads must be >= 1")
     return ServeConfig(
@@ -202,6 +211,7 @@ def build_config(args: argparse.Namespace):
         osc=osc,
         midi=midi,
         record=Path(args.record) if args.record else None,
+        record_force=args.force,
         quiet=args.quiet,
     )
 
@@ -252,4 +262,8 @@ def run(args: argparse.Namespace) -> int:
     if server.failure is not None:
         _say(f"error: the engine stopped: {server.failure}")
         return 1
+    for rec in server.recorders():
+        if rec.failed or not rec.written:
+            _say(f"error: the recording {rec.path} was not written completely (see above)")
+            return 1
     return 0

@@ -113,6 +113,12 @@ class Server:
         if self.replies.dropped > before:
             self.dropped["error replies"] += 1
 
+    def recorders(self) -> list[Any]:
+        """The ``--record`` files of this server (to report whether they were written)."""
+        from livernn.outputs.midifile import MidiFileRecorder
+
+        return [s for s in self.engine.sinks if isinstance(s, MidiFileRecorder)]
+
     def allowed(self, host: str) -> bool:
         return is_loopback(host) or host in self.osc.allow or "*" in self.osc.allow
 
@@ -214,7 +220,7 @@ def build_server(
     if config.record is not None:  # a bad path is an error before anything opens
         from livernn.outputs.midifile import MidiFileRecorder
 
-        recorder = MidiFileRecorder(config.record)
+        recorder = MidiFileRecorder(config.record, force=config.record_force)
     endpoint = Endpoint(config.osc.host, config.osc.port, config.osc.max_packet) if listen else None
     midi = None
     try:

@@ -110,10 +110,12 @@ class Engine:
                 self._recover(e)
         self._send_due()
         now = self.clock.now()
-        if self._want_status and now - self._last_status >= self.config.status_interval:
+        if now - self._last_status >= self.config.status_interval:
             self._last_status = now
-            info = self.status()
-            self._each(self.monitors, "status", lambda m: m.status(now, info))
+            self._each(self.sinks, "tick", lambda s: s.tick(now))
+            if self._want_status:
+                info = self.status()
+                self._each(self.monitors, "status", lambda m: m.status(now, info))
         nb = self.scheduler.next_beat()
         deadline = self.tempo.time_at(nb) if nb is not None else math.inf
         oldest = self.sounding.oldest()

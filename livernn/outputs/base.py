@@ -43,8 +43,11 @@ class NoteSink:
     def panic(self, t: float, channels: list[int]) -> None:
         """Belt and braces after the note-offs: all notes off on these channels."""
 
+    def tick(self, t: float) -> None:
+        """Time passes (a few times a second, notes or not): a sink that buffers writes out."""
+
     def close(self, t: float) -> None:
-        """The engine is stopping; every note-off and a panic have been sent before this."""
+        """The engine is stopping; every note-off has been sent before this."""
 
 
 class Monitor:
