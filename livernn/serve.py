@@ -1,12 +1,16 @@
 """``livernn serve``: play the model live; OSC in, MIDI and OSC out, a live terminal view.
 
 It starts playing at once with the default seed (``--no-autostart`` waits for
-``/livernn/start``). SIGINT and SIGTERM release every note, close the ports and exit 0.
+``/livernn/start``). SIGINT, SIGTERM and every other catchable terminating signal release
+every note, close the ports, finish the recording and exit 0; Ctrl-Z releases every note
+before the process suspends, and it carries on from the same beat after ``fg``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 
 from livernn.paths import DEFAULT_MODEL
@@ -216,13 +220,49 @@ def build_config(args: argparse.Namespace):
     )
 
 
+# Every catchable signal whose default would end the process: each stops the set like
+# SIGTERM (every note released, the ports closed, the recording written), exit 0. SIGKILL
+# cannot be caught: the next start sends all-notes-off on the port it opens.
+STOP_SIGNALS = tuple(
+    n for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM",
+                "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGPWR", "SIGIO", "SIGSTKFLT")
+    if hasattr(signal, n)
+)  # fmt: skip
+
+
+def install_signals(server) -> dict:
+    """Stop on every signal of STOP_SIGNALS; on Ctrl-Z (SIGTSTP) release every note, then
+    suspend for real, and on SIGCONT carry on from the beat where the music stopped. The
+    previous handlers come back, to be restored."""
+
+    def on_stop(signum, frame) -> None:
+        server.request_stop()
+
+    def on_tstp(signum, frame) -> None:
+        server.suspend()
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stops here until SIGCONT
+        signal.signal(signal.SIGTSTP, on_tstp)
+        server.resume()
+
+    def on_cont(signum, frame) -> None:
+        server.resume()
+
+    old = {}
+    for name in STOP_SIGNALS:
+        sig = getattr(signal, name)
+        old[sig] = signal.signal(sig, on_stop)
+    if hasattr(signal, "SIGTSTP"):
+        old[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, on_tstp)
+        old[signal.SIGCONT] = signal.signal(signal.SIGCONT, on_cont)
+    return old
+
+
 def _say(msg: str) -> None:
     print(f"livernn: {msg}", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    import signal
-
     from livernn.model import OnnxModel
     from livernn.server import build_server
 
@@ -243,10 +283,7 @@ def run(args: argparse.Namespace) -> int:
     if cfg.record is not None:
         _say(f"recording to {cfg.record}")
 
-    def on_signal(signum, frame) -> None:
-        server.request_stop()
-
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    handlers = install_signals(server)
     import gc
 
     gc.collect()
@@ -257,7 +294,7 @@ def run(args: argparse.Namespace) -> int:
             pass
     finally:
         server.stop()
-        for s, h in old.items():
+        for s, h in handlers.items():
             signal.signal(s, h)
     if server.failure is not None:
         _say(f"error: the engine stopped: {server.failure}")

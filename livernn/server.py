@@ -95,6 +95,9 @@ class Server:
         self.no_midi = no_midi  # ... and why not
         self.ctx = Context(voices=len(engine.voices), vocab=engine.vocab)
         self._stop = threading.Event()
+        self._suspend = threading.Event()  # asked to suspend (SIGTSTP) ...
+        self._suspended = threading.Event()  # ... done: every note released
+        self._resume = threading.Event()
         self._threads: list[threading.Thread] = []
         self.dropped: collections.Counter[str] = collections.Counter()  # reason -> datagrams
         self.failure: BaseException | None = None
@@ -102,6 +105,20 @@ class Server:
     def request_stop(self) -> None:
         """Ask both threads to stop (safe from a signal handler)."""
         self._stop.set()
+        self.engine.commands.wake()
+
+    def suspend(self, timeout: float = 1.0) -> bool:
+        """Ctrl-Z: ask the engine thread to release every note and wait; True once it has
+        (the caller then stops the process). Safe from a signal handler."""
+        self._resume.clear()
+        self._suspended.clear()
+        self._suspend.set()
+        self.engine.commands.wake()
+        return self._suspended.wait(timeout)
+
+    def resume(self) -> None:
+        """After SIGCONT: the engine carries on from the beat where it was suspended."""
+        self._resume.set()
 
     @property
     def stopping(self) -> bool:
@@ -166,6 +183,14 @@ class Server:
             set_realtime()
         try:
             while not self._stop.is_set():
+                if self._suspend.is_set():
+                    self._suspend.clear()
+                    engine.suspend()
+                    self._suspended.set()
+                    while not self._resume.wait(0.1) and not self._stop.is_set():
+                        pass  # no tick while suspended: no burst of overdue notes after
+                    engine.resume()
+                    continue
                 wake, precise = engine.tick()
                 engine.wait(min(wake, engine.clock.now() + 0.1), precise)
         except BaseException as e:

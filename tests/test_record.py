@@ -97,7 +97,9 @@ def test_a_busy_set_is_recorded_whole_when_the_engine_closes(tmp_path):
     model = ScriptedModel([DENSE] * voices)
     rec = MidiFileRecorder(tmp_path / "busy.mid")
     clock = FakeClock(1000.0)
-    vcs = tuple(VoiceConfig(channel=1 + i % 16, temperature=0.05, rng_seed=i) for i in range(voices))
+    vcs = tuple(
+        VoiceConfig(channel=1 + i % 16, temperature=0.05, rng_seed=i) for i in range(voices)
+    )
     eng = Engine(model, [rec], EngineConfig(voices=vcs, tempo=1000.0, max_note=2.0), clock=clock)
     eng.run_until(clock.now() + 30.0)
     eng.close()

@@ -213,7 +213,9 @@ def check_table() -> None:
     names = {a.name for a in ADDRESSES.values()}
     missing, extra = names - HANDLERS.keys(), HANDLERS.keys() - names
     if missing or extra:
-        raise LivernnError(f"command table: no handler for {sorted(missing)}, no address for {sorted(extra)}")
+        raise LivernnError(
+            f"command table: no handler for {sorted(missing)}, no address for {sorted(extra)}"
+        )
 
 
 check_table()

@@ -80,6 +80,7 @@ class Engine:
         self._failures = 0  # generation failures in a row
         self._backoff = 0.0
         self._paused_until = -math.inf
+        self._suspended_beat: float | None = None
         self._chars = self.vocab.chars
         self._want_status = any(type(m).status is not Monitor.status for m in self.monitors)
         for vc in config.voices:  # refuse an unknown character before anything plays
@@ -226,6 +227,19 @@ class Engine:
         t = self.clock.now()
         for o in dict.fromkeys([*self.sinks, *self.monitors]):  # each once, in order
             self._each([o], "close", lambda o: o.close(t))
+
+    def suspend(self) -> None:
+        """Ctrl-Z: silence everything now and remember the beat, so ``resume`` carries on
+        from it (the music waits instead of rushing to catch up)."""
+        self.panic()
+        self._suspended_beat = self.playhead()
+
+    def resume(self) -> None:
+        """After a suspension: the tempo map is re-anchored at the beat where it stopped."""
+        beat = self._suspended_beat
+        if beat is not None:
+            self.tempo = TempoMap(time=self.clock.now(), beat=beat, bpm=self.tempo.bpm)
+            self._suspended_beat = None
 
     # -- generation ------------------------------------------------------------------------
 

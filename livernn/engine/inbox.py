@@ -40,5 +40,9 @@ class Inbox:
             return True
         return self._ready.wait(timeout)
 
+    def wake(self) -> None:
+        """Wake a waiting engine without a command (the server's suspend and stop)."""
+        self._ready.set()
+
     def qsize(self) -> int:
         return len(self._q)

@@ -135,7 +135,16 @@ class MidiOutput(NoteSink):
 
 
 def open_midi(cfg: MidiConfig) -> tuple[MidiOutput | None, str]:
-    """Open the port ``cfg`` asks for; (output, what was opened) or (None, why not)."""
+    """Open the port ``cfg`` asks for; (output, what was opened) or (None, why not). The
+    port gets all-notes-off on every channel at once: a run killed by SIGKILL (which cannot
+    be caught) may have left notes sounding on the synth behind it."""
+    out, why = _open(cfg)
+    if out is not None:
+        out.panic(0.0, list(messages.ALL_CHANNELS))
+    return out, why
+
+
+def _open(cfg: MidiConfig) -> tuple[MidiOutput | None, str]:
     if not cfg.enabled:
         return None, "MIDI output disabled (--no-midi)"
     os.environ.setdefault("JACK_NO_START_SERVER", "1")  # never spawn a JACK server by surprise
