@@ -93,10 +93,14 @@ class OscConfig:
     host: str = "127.0.0.1"
     port: int = 9000
     out: tuple[tuple[str, int], ...] = ()  # --osc-out receivers of the out messages
-    allow: tuple[str, ...] = ()  # sender IPs besides loopback; "*" allows any
+    allow: tuple[str, ...] = ()  # sender IPs or CIDR ranges besides loopback; "*" allows any
+    allow_subscribe: tuple[str, ...] = ()  # hosts or ranges a subscription may name
     max_packet: int = 8192  # bytes; larger datagrams are refused
     max_subscribers: int = 32
-    errors_per_second: float = 50.0  # /livernn/error replies per sender per second, at most
+    errors_per_second: float = 50.0  # /livernn/error replies per sender (host and port) a second
+    replies_per_host: float = 200.0  # error and status replies per sender host a second
+    status_per_host: float = 10.0  # /livernn/status replies per sender host a second
+    replies_total: float = 500.0  # error and status replies a second, all senders together
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,17 @@ class Endpoint:
         self.address: tuple[str, int] = self.sock.getsockname()[:2]
         self._timeout: float | None = None
 
+    def family_of(self, host: str) -> int | None:
+        """The socket family that reaches ``host`` from this socket, None when it cannot
+        (an IPv4 socket cannot send to an IPv6 address, nor a socket bound to ::1 to
+        127.0.0.1)."""
+        v6 = ":" in host
+        if self.sock.family == socket.AF_INET:
+            return socket.AF_INET if not v6 else None
+        if v6:
+            return socket.AF_INET6
+        return socket.AF_INET6 if self.address[0] in ("::", "") else None
+
     def recv(self, timeout: float) -> tuple[bytes, tuple[str, int]] | None:
         """One datagram (up to max_packet + 1 bytes, so oversize is detectable), or None."""
         if timeout != self._timeout:
@@ -59,6 +70,8 @@ class Endpoint:
         return data, addr[:2]
 
     def send(self, addr: tuple[str, int], data: bytes) -> bool:
+        if self.sock.family == socket.AF_INET6 and ":" not in addr[0]:
+            addr = ("::ffff:" + addr[0], addr[1])  # IPv4 through a dual-stack socket
         try:
             self.sock.sendto(data, addr)
             return True

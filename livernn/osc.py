@@ -306,15 +306,21 @@ def _subscriber(
         else:
             port = int(_number(address, ADDRESSES[f"{PREFIX}/subscribe"].args[0], v))
     if host == "localhost":
-        host = "127.0.0.1"
+        host = "::1" if sender is not None and ":" in sender[0] else "127.0.0.1"
     if host is None or port is None:
         raise OscError(f"{address}: needs a port and a host")
-    try:
-        socket.inet_pton(socket.AF_INET, host)
-    except OSError:
+    if host.startswith("::ffff:") and "." in host:
+        host = host[len("::ffff:") :]  # an IPv4 client seen through a dual-stack socket
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+            break
+        except OSError:
+            continue
+    else:
         raise OscError(
-            f"{address}: host must be an IPv4 address or localhost, got {_show(host)}"
-        ) from None
+            f"{address}: host must be an IPv4 or IPv6 address or localhost, got {_show(host)}"
+        )
     return host, port
 
 
@@ -331,7 +337,3 @@ def encode(address: str, args: Sequence[Any] = ()) -> bytes:
         else:
             b.add_arg(str(v), "s")
     return b.build().dgram
-
-
-def is_loopback(host: str) -> bool:
-    return host.startswith("127.") or host in ("::1", "::ffff:127.0.0.1")

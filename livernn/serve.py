@@ -40,7 +40,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="HOST",
-        help="accept OSC from this IP too (default: loopback only; '*' = anyone)",
+        help="accept OSC from this IP or CIDR range too (default: loopback only; '*' = anyone)",
+    )
+    g.add_argument(
+        "--allow-subscribe",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="let /livernn/subscribe name this IP or range (default: the sender and loopback)",
     )
     g.add_argument("--max-packet", type=int, default=8192, help="largest datagram accepted (bytes)")
 
@@ -190,6 +197,13 @@ def build_config(args: argparse.Namespace):
         realtime=args.realtime,
         expand_repeats=not args.no_repeats,
     ).validate()
+    from livernn.outputs.subscribers import parse_networks
+
+    try:
+        parse_networks(tuple(args.allow), "--allow")
+        parse_networks(tuple(args.allow_subscribe), "--allow-subscribe")
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     L.LISTEN_PORT.check(args.osc_port)
     L.MAX_PACKET.check(args.max_packet)
     osc = OscConfig(
@@ -197,6 +211,7 @@ def build_config(args: argparse.Namespace):
         port=args.osc_port,
         out=tuple(parse_host_port(x) for x in args.osc_out),
         allow=tuple(args.allow),
+        allow_subscribe=tuple(args.allow_subscribe),
         max_packet=args.max_packet,
     )
     midi = MidiConfig(

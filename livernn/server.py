@@ -23,8 +23,9 @@ from livernn.clock import Clock
 from livernn.config import OscConfig, ServeConfig
 from livernn.endpoint import Endpoint
 from livernn.engine import Engine, StepModel
-from livernn.osc import Context, OscError, encode, is_loopback, parse_datagram, to_command
+from livernn.osc import Context, OscError, encode, parse_datagram, to_command
 from livernn.outputs.base import Monitor, NoteSink
+from livernn.outputs.subscribers import in_networks, is_loopback, parse_networks
 
 log = logging.getLogger(__name__)
 
@@ -41,38 +42,61 @@ def set_realtime(priority: int = 20) -> bool:
         return False
 
 
+class Buckets:
+    """Token buckets by key (``rate`` tokens a second, as many in a burst); the most recent
+    ``MAX_SENDERS`` keys are remembered. Thread-safe (both threads reply)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._b: collections.OrderedDict[Any, tuple[float, float]] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, key: Any, now: float) -> bool:
+        with self._lock:
+            tokens, then = self._b.pop(key, (self.rate, now))
+            tokens = min(self.rate, tokens + (now - then) * self.rate)
+            ok = tokens >= 1.0
+            self._b[key] = (tokens - 1.0 if ok else tokens, now)
+            if len(self._b) > MAX_SENDERS:
+                self._b.popitem(last=False)
+        return ok
+
+
 class Replies:
-    """Replies to senders from the server's socket; ``/livernn/error`` replies are rate
-    limited by a token bucket per sender, so one flooding client cannot silence the errors
-    another client should see (the most recent ``MAX_SENDERS`` senders are remembered)."""
+    """Replies to senders from the server's socket, on a budget so livernn cannot be made a
+    traffic source (issue 14.6): ``/livernn/error`` per sender (address and port, so one
+    flooding client cannot silence the errors another client should see), per sender host
+    (a client with thousands of source ports) and in total; ``/livernn/status`` (22 bytes
+    out per byte in) per host and in total; ``/livernn/pong`` (no larger than the ping) is
+    not limited."""
 
     def __init__(self, endpoint: Endpoint | None, osc: OscConfig) -> None:
         self.endpoint = endpoint
-        self.rate = osc.errors_per_second
-        self._buckets: collections.OrderedDict[tuple[str, int], tuple[float, float]] = (
-            collections.OrderedDict()
-        )
-        self._lock = threading.Lock()  # both threads reply
+        self._per_sender = Buckets(osc.errors_per_second)
+        self._per_host = Buckets(osc.replies_per_host)
+        self._status = Buckets(osc.status_per_host)
+        self._total = Buckets(osc.replies_total)
         self.dropped = 0
+        self.sent_bytes = 0
+
+    def allow(self, addr: tuple[str, int], address: str, now: float) -> bool:
+        if address == "/livernn/error":
+            ok = self._per_sender.take(addr, now) and self._per_host.take(addr[0], now)
+        elif address == "/livernn/status":
+            ok = self._status.take(addr[0], now) and self._per_host.take(addr[0], now)
+        else:
+            return True
+        return ok and self._total.take(None, now)
 
     def __call__(self, addr: tuple[str, int], address: str, args: Sequence[Any]) -> None:
         if self.endpoint is None:
             return
-        if address == "/livernn/error" and not self._take_token(addr):
+        if not self.allow(addr, address, time.monotonic()):
             self.dropped += 1
             return
-        self.endpoint.send(addr, encode(address, args))
-
-    def _take_token(self, addr: tuple[str, int]) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            tokens, then = self._buckets.pop(addr, (self.rate, now))
-            tokens = min(self.rate, tokens + (now - then) * self.rate)
-            ok = tokens >= 1.0
-            self._buckets[addr] = (tokens - 1.0 if ok else tokens, now)
-            if len(self._buckets) > MAX_SENDERS:
-                self._buckets.popitem(last=False)
-        return ok
+        data = encode(address, args)
+        self.sent_bytes += len(data)
+        self.endpoint.send(addr, data)
 
 
 class Server:
@@ -94,6 +118,7 @@ class Server:
         self.midi_out = midi_out  # the MIDI port played to, or None ...
         self.no_midi = no_midi  # ... and why not
         self.ctx = Context(voices=len(engine.voices), vocab=engine.vocab)
+        self._allow = parse_networks(osc.allow, "--allow")
         self._stop = threading.Event()
         self._suspend = threading.Event()  # asked to suspend (SIGTSTP) ...
         self._suspended = threading.Event()  # ... done: every note released
@@ -137,7 +162,7 @@ class Server:
         return [s for s in self.engine.sinks if isinstance(s, MidiFileRecorder)]
 
     def allowed(self, host: str) -> bool:
-        return is_loopback(host) or host in self.osc.allow or "*" in self.osc.allow
+        return is_loopback(host) or in_networks(host, self._allow)
 
     def handle_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
         """Validate one datagram and queue its commands (errors go back to the sender)."""
@@ -253,7 +278,10 @@ def build_server(
         midi, why = open_midi(config.midi)
         if midi is not None:
             wired.append(midi)
-        echo = OscEcho(endpoint, config.osc.out, config.osc.max_subscribers) if endpoint else None
+        echo = None
+        if endpoint is not None:
+            allow = parse_networks(config.osc.allow_subscribe, "--allow-subscribe")
+            echo = OscEcho(endpoint, config.osc.out, config.osc.max_subscribers, allow)
         if echo is not None:
             wired.append(echo)
         if recorder is not None:

@@ -185,15 +185,14 @@ def _transpose(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
 def _subscribe(engine: Engine, cmd: Command, targets: list[Voice]) -> str | None:
     if engine.subscriptions is None:
         return "OSC out is not available"
-    return engine.subscriptions.subscribe(cmd.value)
+    return engine.subscriptions.subscribe(cmd.value, cmd.sender, engine.clock.now())
 
 
 @handles("unsubscribe")
 def _unsubscribe(engine: Engine, cmd: Command, targets: list[Voice]) -> str | None:
     if engine.subscriptions is None:
         return "OSC out is not available"
-    engine.subscriptions.unsubscribe(cmd.value)
-    return None
+    return engine.subscriptions.unsubscribe(cmd.value, cmd.sender)
 
 
 @handles("ping")

@@ -388,6 +388,8 @@ class Engine:
             cmd = self.commands.take()
             if cmd is None:
                 return
+            if cmd.sender is not None and self.subscriptions is not None:
+                self.subscriptions.renew(cmd.sender, self.clock.now())  # any message renews
             try:
                 err = self.apply(cmd)
             except LivernnError as e:

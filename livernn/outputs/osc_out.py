@@ -7,6 +7,7 @@ import logging
 from livernn.endpoint import Endpoint
 from livernn.osc import encode
 from livernn.outputs.base import Output, TuneInfo
+from livernn.outputs.subscribers import Network, SubscriberTable
 
 log = logging.getLogger(__name__)
 
@@ -20,35 +21,55 @@ class OscEcho(Output):
     name = "osc"
 
     def __init__(
-        self, endpoint: Endpoint, fixed: tuple[tuple[str, int], ...] = (), max_subscribers: int = 32
+        self,
+        endpoint: Endpoint,
+        fixed: tuple[tuple[str, int], ...] = (),
+        max_subscribers: int = 32,
+        allow_subscribe: tuple[Network, ...] = (),
     ) -> None:
         self.endpoint = endpoint
         self.fixed = tuple(fixed)
-        self.subscribers: list[tuple[str, int]] = []
-        self.max_subscribers = max_subscribers
+        self.table = SubscriberTable(
+            tuple(h for h, _ in self.fixed), allow_subscribe, limit=max_subscribers
+        )
+        self._now = 0.0  # the engine clock's time of the last call
         self._text: dict[int, list[str]] = {}
 
-    def subscribe(self, addr: tuple[str, int]) -> str | None:
-        """Add a receiver; an error reason when the list is full."""
-        if addr in self.subscribers or addr in self.fixed:
-            return None
-        if len(self.subscribers) >= self.max_subscribers:
-            return f"too many subscribers (at most {self.max_subscribers})"
-        self.subscribers.append(addr)
-        return None
+    @property
+    def subscribers(self) -> list[tuple[str, int]]:
+        return self.table.targets()
 
-    def unsubscribe(self, addr: tuple[str, int]) -> None:
-        if addr in self.subscribers:
-            self.subscribers.remove(addr)
+    def subscribe(
+        self, addr: tuple[str, int], owner: tuple[str, int] | None = None, now: float | None = None
+    ) -> str | None:
+        """Add (or renew) a receiver; an error reason when it is not allowed."""
+        if addr in self.fixed:
+            return None
+        if self.endpoint.family_of(addr[0]) is None:
+            return f"cannot send to {addr[0]} from {self.endpoint.address[0]} (other IP version)"
+        return self.table.add(addr, owner, self._now if now is None else now)
+
+    def unsubscribe(
+        self, addr: tuple[str, int], owner: tuple[str, int] | None = None
+    ) -> str | None:
+        return self.table.remove(addr, owner)
+
+    def renew(self, owner: tuple[str, int], now: float) -> None:
+        self.table.renew(owner, now)
+
+    def tick(self, t) -> None:
+        self._now = t
+        for target in self.table.expire(t):
+            log.info("subscription of %s:%d expired", *target)
 
     def _send(self, data: bytes) -> None:
         for addr in self.fixed:
             self.endpoint.send(addr, data)
-        for addr in self.subscribers:
+        for addr in self.table.entries:
             self.endpoint.send(addr, data)
 
     def note_on(self, t, voice, channel, pitch, velocity, duration) -> None:
-        if self.fixed or self.subscribers:
+        if self.fixed or self.table.entries:
             self._send(
                 encode("/livernn/note", [pitch, velocity, float(duration), voice + 1, channel])
             )
@@ -56,7 +77,7 @@ class OscEcho(Output):
     def text(self, t, voice, text) -> None:
         # Batched: one /livernn/text per voice per status interval (0.1 s), not one per tick,
         # so a client that logs every message (Sonic Pi's cue list) is not flooded.
-        if self.fixed or self.subscribers:
+        if self.fixed or self.table.entries:
             self._text.setdefault(voice, []).append(text)
 
     def _flush_text(self) -> None:
@@ -75,5 +96,5 @@ class OscEcho(Output):
 
     def tune(self, t, voice, tune: TuneInfo) -> None:
         self._flush_text()  # the header before the title
-        if self.fixed or self.subscribers:
+        if self.fixed or self.table.entries:
             self._send(encode("/livernn/tune", [tune.title or "(untitled)", voice + 1]))
