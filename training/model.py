@@ -1,8 +1,8 @@
 """The character model: embedding -> stacked GRU/LSTM/RNN -> dropout -> linear.
 
 ``forward(ids[B, T], state[L, B, S]) -> (logits[B, T, V], state[L, B, S])`` is exactly the ONNX
-contract of DESIGN.md: S = hidden for GRU/RNN and 2 * hidden for LSTM (h then c on the last
-axis). Dropout is applied to the input of every layer and to the output of the stack, as in
+contract of ``livernn/contract.py``: S = hidden for GRU/RNN and 2 * hidden for LSTM (h then c
+on the last axis). Dropout is applied to the input of every layer and to the output of the stack, as in
 seed 000 (input dropout on the embedding, ``nn.GRU``'s inter-layer dropout, output dropout).
 """
 
@@ -13,9 +13,13 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from livernn import contract
+from livernn.contract import CELLS
 from livernn.errors import ConfigError
 
-CELLS = ("gru", "lstm", "rnn")
+# one torch module per contract cell kind
+RNN_CLASSES: dict[str, type[nn.RNNBase]] = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
+assert tuple(RNN_CLASSES) == contract.CELLS
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ class ModelConfig:
 
     @property
     def state_size(self) -> int:
-        return 2 * self.hidden if self.cell == "lstm" else self.hidden
+        return contract.state_size(self.cell, self.hidden)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,7 +69,7 @@ class CharRNN(nn.Module):
         self.cfg = cfg.validate()
         self.embed = nn.Embedding(cfg.vocab_size, cfg.embedding)
         self.drop_in = nn.Dropout(cfg.dropout)
-        rnn_cls = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}[cfg.cell]
+        rnn_cls = RNN_CLASSES[cfg.cell]
         self.rnn = rnn_cls(
             cfg.embedding,
             cfg.hidden,
