@@ -332,3 +332,41 @@ def test_torchrun_ddp_one_process(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     ck = load_checkpoint(out / "latest.pt")
     assert ck["step"] == 4 and not any(k.startswith("module.") for k in ck["model"])
+
+
+# every flag `livernn train` has had (README documents them); they are derived from the configs
+TRAIN_FLAGS = (
+    "--corpus", "--out", "--cell", "--layers", "--hidden", "--embedding", "--dropout",
+    "--clean", "--text-split", "--val-fraction", "--batching", "--batch-size", "--seq-len",
+    "--lr", "--optimizer", "--schedule", "--warmup-steps", "--weight-decay", "--grad-clip",
+    "--epochs", "--steps-per-epoch", "--max-steps", "--max-minutes", "--max-chars",
+    "--patience", "--val-chars", "--device", "--amp", "--threads", "--seed", "--resume",
+    "--no-plot", "--sample-chars", "--export", "--quiet",
+)
+
+
+def test_train_and_export_flags_come_from_the_config_dataclasses() -> None:
+    from livernn.cli import build_parser
+    from training.config import ExportConfig, from_args
+
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    flags = {s for a in sub["train"]._actions for s in a.option_strings}
+    assert set(TRAIN_FLAGS) <= flags, set(TRAIN_FLAGS) - flags
+    # defaults are the dataclasses' own
+    args = parser.parse_args(["train", "--corpus", "a.abc", "--out", "r"])
+    assert from_args(TrainConfig, args) == TrainConfig(corpus=("a.abc",), out="r")
+    assert from_args(ModelConfig, args, vocab_size=1) == ModelConfig(vocab_size=1)
+    # types from the annotations, negated bools, nargs/const, choices
+    args = parser.parse_args(
+        ["train", "--corpus", "a", "b", "--out", "r", "--no-plot", "--quiet", "--resume",
+         "--batch-size", "3", "--lr", "0.5", "--text-split", "file", "--cell", "lstm"]
+    )  # fmt: skip
+    cfg, mcfg = from_args(TrainConfig, args), from_args(ModelConfig, args, vocab_size=1)
+    assert cfg.corpus == ("a", "b") and cfg.batch_size == 3 and cfg.lr == 0.5
+    assert cfg.plot is False and cfg.quiet is True and cfg.resume == "auto"
+    assert cfg.text_split == "file" and mcfg.cell == "lstm"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--corpus", "a", "--out", "r", "--batching", "sideways"])
+    args = parser.parse_args(["export", "c.pt", "--out", "m.onnx", "--no-check"])
+    assert from_args(ExportConfig, args) == ExportConfig("c.pt", "m.onnx", check=False)

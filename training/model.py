@@ -8,57 +8,17 @@ seed 000 (input dropout on the embedding, ``nn.GRU``'s inter-layer dropout, outp
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 
 from livernn import contract
-from livernn.contract import CELLS
-from livernn.errors import ConfigError
+from training.config import ModelConfig
+
+__all__ = ["CharRNN", "ModelConfig"]
 
 # one torch module per contract cell kind
 RNN_CLASSES: dict[str, type[nn.RNNBase]] = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
 assert tuple(RNN_CLASSES) == contract.CELLS
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Everything needed to rebuild the model; stored in checkpoints and ONNX metadata."""
-
-    vocab_size: int
-    cell: str = "gru"
-    layers: int = 3
-    hidden: int = 512
-    embedding: int = 64
-    dropout: float = 0.3
-
-    def validate(self) -> ModelConfig:
-        if self.cell not in CELLS:
-            raise ConfigError(f"unknown cell {self.cell!r}; choose one of {', '.join(CELLS)}")
-        if self.vocab_size < 1:
-            raise ConfigError("vocabulary size must be at least 1")
-        for name in ("layers", "hidden", "embedding"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
-        return self
-
-    @property
-    def state_size(self) -> int:
-        return contract.state_size(self.cell, self.hidden)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ModelConfig:
-        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        try:
-            return cls(**known).validate()
-        except TypeError as e:
-            raise ConfigError(f"bad model config: {e}") from None
 
 
 class CharRNN(nn.Module):

@@ -28,67 +28,14 @@ import torch.nn.functional as F
 
 from livernn.errors import ConfigError, CorpusError, ModelError
 from livernn.vocab import Vocab
+from training.config import BATCHING, TrainConfig
 from training.corpus import CleanOptions, Corpus, join_docs, load_corpus
 from training.model import CharRNN, ModelConfig
 
 log = logging.getLogger(__name__)
 
 CKPT_FORMAT = 1
-BATCHING = ("random", "stateful")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimiser, data and run options (the model's own options live in ``ModelConfig``)."""
-
-    corpus: tuple[str, ...]
-    out: str
-    clean: str = "all"
-    text_split: str = "blank"
-    val_fraction: float = 0.1
-    batching: str = "random"
-    batch_size: int = 64
-    seq_len: int = 128
-    lr: float = 2e-3
-    min_lr_ratio: float = 0.1
-    warmup_steps: int = 50
-    weight_decay: float = 0.01
-    grad_clip: float = 1.0
-    epochs: int = 30
-    max_steps: int = 0  # 0 = no limit
-    max_minutes: float = 0.0  # 0 = no limit
-    max_chars: int = 0  # stop after this many training characters (0 = no limit)
-    patience: int = 5  # early stopping: epochs without a better validation loss
-    steps_per_epoch: int = 0  # 0 = one pass over the training characters
-    val_chars: int = 0  # 0 = the whole validation set
-    device: str = "auto"
-    amp: str = "auto"  # auto | bf16 | fp16 | off
-    seed: int = 0
-    sample_chars: int = 300
-    sample_prefix: str = "X:1\n"
-    resume: str = ""  # a checkpoint path, or "auto" for OUT/latest.pt when it exists
-    plot: bool = True
-    quiet: bool = False
-    threads: int = 0  # torch CPU threads (0 = torch's default)
-    optimizer: str = "adamw"  # adamw | adam (the MIT lab baseline uses plain Adam)
-    schedule: str = "cosine"  # cosine | constant
-
-    def validate(self) -> TrainConfig:
-        if self.batching not in BATCHING:
-            raise ConfigError(f"unknown batching {self.batching!r}; choose random or stateful")
-        if self.batch_size < 1 or self.seq_len < 1:
-            raise ConfigError("batch size and sequence length must be at least 1")
-        if self.lr <= 0:
-            raise ConfigError(f"learning rate must be > 0, got {self.lr}")
-        if self.amp not in ("auto", "bf16", "fp16", "off"):
-            raise ConfigError(f"unknown amp mode {self.amp!r}; choose auto, bf16, fp16 or off")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise ConfigError(f"unknown device {self.device!r}; choose auto, cpu or cuda")
-        if self.optimizer not in ("adamw", "adam"):
-            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose adamw or adam")
-        if self.schedule not in ("cosine", "constant"):
-            raise ConfigError(f"unknown schedule {self.schedule!r}; choose cosine or constant")
-        return self
+__all__ = ["BATCHING", "TrainConfig", "train"]
 
 
 @dataclass
