@@ -21,16 +21,11 @@ torch = pytest.importorskip("torch", reason="needs the [train] extra (torch)")
 from livernn.cli import main  # noqa: E402
 from livernn.errors import ConfigError, CorpusError, ModelError  # noqa: E402
 from livernn.paths import BUILTIN_CORPUS  # noqa: E402
+from training.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
+from training.data import StatefulBatches, batch_random  # noqa: E402
+from training.evaluate import sample_text  # noqa: E402
 from training.model import CharRNN, ModelConfig  # noqa: E402
-from training.train import (  # noqa: E402
-    StatefulBatches,
-    TrainConfig,
-    batch_random,
-    load_checkpoint,
-    model_from_checkpoint,
-    sample_text,
-    train,
-)
+from training.train import TrainConfig, train  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -370,3 +365,49 @@ def test_train_and_export_flags_come_from_the_config_dataclasses() -> None:
         parser.parse_args(["train", "--corpus", "a", "--out", "r", "--batching", "sideways"])
     args = parser.parse_args(["export", "c.pt", "--out", "m.onnx", "--no-check"])
     assert from_args(ExportConfig, args) == ExportConfig("c.pt", "m.onnx", check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "stop",
+    [
+        # lr so small nothing improves: rank 0's patience ends the run (the other ranks never
+        # measure validation, so they must be told)
+        ("--patience", "1", "--lr", "1e-9", "--warmup-steps", "0", "--max-minutes", "2"),
+        # one endless epoch: the time budget ends it, on rank 0's clock
+        ("--patience", "0", "--epochs", "1", "--steps-per-epoch", "1000000", "--max-minutes",
+         "0.05"),
+    ],
+    ids=["patience", "max-minutes"],
+)  # fmt: skip
+def test_torchrun_two_processes_stop_together(tmp_path: Path, stop: tuple[str, ...]) -> None:
+    out = tmp_path / "ddp2"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        "-m", "livernn", "train",
+        *_train_cmd(out, "--epochs", "100000", "--steps-per-epoch", "3", "--quiet", *stop),
+    ]  # fmt: skip
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        stdout, stderr = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the launcher and both workers
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"ranks did not stop together (hung); stderr: {stderr[-2000:]}")
+    print(f"2-process torchrun ({stop[1]}) took {time.monotonic() - t0:.1f} s")
+    assert proc.returncode == 0, stderr[-2000:]
+    # both ranks print their result line, and they left the loop at the same step
+    results = [line for line in stdout.splitlines() if line.startswith("best validation")]
+    steps = {line.split("(")[1].split(" steps")[0] for line in results}
+    assert len(results) == 2 and len(steps) == 1, stdout
+    ck = load_checkpoint(out / "latest.pt")
+    assert ck["step"] == int(steps.pop())
+    if stop[1] == "1":
+        assert ck["bad_epochs"] >= 1 and ck["epoch"] <= 3, ck["history"]
+    else:
+        assert ck["epoch"] == 1 and ck["seconds"] >= 3.0

@@ -18,6 +18,7 @@ from livernn import contract
 from livernn.errors import ModelError
 from livernn.vocab import Vocab
 from training import reference
+from training.checkpoint import load_checkpoint, model_from_checkpoint
 from training.model import CharRNN
 
 log = logging.getLogger(__name__)
@@ -141,8 +142,6 @@ def export_checkpoint(
     ckpt: str | Path, out: str | Path, *, check: bool = True
 ) -> tuple[Path, dict]:
     """Export a training checkpoint; returns the path and the parity figures."""
-    from training.train import load_checkpoint, model_from_checkpoint
-
     ck = load_checkpoint(ckpt)
     model, vocab = model_from_checkpoint(ck)
     val = ck.get("best_val_bpc") if Path(ckpt).name == "best.pt" else ck.get("val_bpc")
