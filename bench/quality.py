@@ -33,23 +33,24 @@ import onnxruntime as ort
 
 from livernn.abc import AbcInterpreter, Bar, InterpreterOptions, TuneChange, TuneStart
 from livernn.abc.tables import parse_meter
+from livernn.contract import STATE, TOKENS, ModelMeta
 from livernn.vocab import Vocab
 
 FINAL_BAR = re.compile(r"(\|\]|\|\||:\||\||::)\s*$")
 
 
-def load(path: str) -> tuple[ort.InferenceSession, Vocab, dict]:
+def load(path: str) -> tuple[ort.InferenceSession, Vocab, ModelMeta]:
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    props = sess.get_modelmeta().custom_metadata_map
-    return sess, Vocab.from_json(props["livernn.vocab"]), props
+    meta = ModelMeta.from_props(dict(sess.get_modelmeta().custom_metadata_map))
+    return sess, meta.vocab, meta
 
 
 def generate(
     sess: ort.InferenceSession,
     vocab: Vocab,
-    props: dict,
+    meta: ModelMeta,
     n: int,
     temperature: float,
     seed: int,
@@ -58,11 +59,9 @@ def generate(
 ) -> list[tuple[str, bool]]:
     """``n`` tunes sampled in one batch: (text, ended_by_itself)."""
     rng = np.random.default_rng(seed)
-    L, S = int(props["livernn.layers"]), int(props.get("livernn.state_size", 0))
-    if not S:
-        S = int(props["livernn.hidden"]) * (2 if props["livernn.cell"] == "lstm" else 1)
+    L, S = meta.layers, meta.state_size
     ids = np.tile(vocab.encode(prefix), (n, 1))  # [B, T]
-    logits, state = sess.run(None, {"tokens": ids, "state": np.zeros((L, n, S), np.float32)})
+    logits, state = sess.run(None, {TOKENS: ids, STATE: np.zeros((L, n, S), np.float32)})
     logits = logits[:, -1]  # [B, V]
     texts = [prefix] * n
     done = [False] * n
@@ -86,7 +85,7 @@ def generate(
         if all(done):
             break
         logits, state = sess.run(
-            None, {"tokens": nxt.reshape(n, 1).astype(np.int64), "state": state}
+            None, {TOKENS: nxt.reshape(n, 1).astype(np.int64), STATE: state}
         )
         logits = logits[:, 0]
     return [(t.strip("\n"), e) for t, e in zip(texts, ended, strict=True)]
@@ -161,17 +160,16 @@ def step_latency(sessions: dict[str, tuple], rounds: int = 30, steps: int = 100)
     """Median and p99 of one B=1 step per model, models interleaved round by round."""
     times: dict[str, list[float]] = {k: [] for k in sessions}
     feeds = {}
-    for k, (sess, _, props) in sessions.items():
-        L = int(props["livernn.layers"])
-        S = int(props.get("livernn.state_size") or props["livernn.hidden"])
-        feeds[k] = {"tokens": np.zeros((1, 1), np.int64), "state": np.zeros((L, 1, S), np.float32)}
+    for k, (sess, _, meta) in sessions.items():
+        L, S = meta.layers, meta.state_size
+        feeds[k] = {TOKENS: np.zeros((1, 1), np.int64), STATE: np.zeros((L, 1, S), np.float32)}
         for _ in range(20):
             sess.run(None, feeds[k])
     for _ in range(rounds):
         for k, (sess, _, _) in sessions.items():
             for _ in range(steps):
                 t = time.perf_counter()
-                _, feeds[k]["state"] = sess.run(None, feeds[k])
+                _, feeds[k][STATE] = sess.run(None, feeds[k])
                 times[k].append(time.perf_counter() - t)
     out = {}
     for k, ts in times.items():
@@ -211,11 +209,11 @@ def main() -> None:
         "| model | temperature | abc2midi ok | bars match meter | ends <= max chars | mean chars |"
     )
     print("|---|---|---|---|---|---|")
-    for m, (sess, vocab, props) in sessions.items():
-        results["generated"][m] = {"val_bpc": float(props["livernn.val_bpc"]), "by_temperature": {}}
+    for m, (sess, vocab, meta) in sessions.items():
+        results["generated"][m] = {"val_bpc": meta.val_bpc, "by_temperature": {}}
         for temp in args.temperatures:
             t0 = time.perf_counter()
-            gen = generate(sess, vocab, props, args.tunes, temp, args.seed, args.max_chars)
+            gen = generate(sess, vocab, meta, args.tunes, temp, args.seed, args.max_chars)
             f = figures([t for t, _ in gen], [e for _, e in gen])
             f["gen_seconds"] = time.perf_counter() - t0
             results["generated"][m]["by_temperature"][str(temp)] = f

@@ -33,7 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._common import write_block  # noqa: E402
-from livernn.model import OnnxModel, count_parameters  # noqa: E402
+from livernn.contract import OUTPUT_NAMES, STATE, TOKENS  # noqa: E402
+from livernn.info import count_parameters  # noqa: E402
+from livernn.model import OnnxModel  # noqa: E402
 from livernn.paths import BUILTIN_CORPUS, DEFAULT_MODEL  # noqa: E402
 from livernn.sampling import SamplingParams, sample  # noqa: E402
 
@@ -72,6 +74,22 @@ def samples(fn, *, min_n: int, seconds: float) -> list[float]:
 def stats(us: list[float]) -> Stats:
     a = np.asarray(us)
     return Stats(float(np.median(a)), float(np.percentile(a, 99)), float(a.min()))
+
+
+def plain_step(m: OnnxModel):
+    """A step of all of ``m``'s voices through a plain ``session.run`` (no IO binding), on the
+    model's own session, carrying its own copy of the state: what ``OnnxModel.step`` would
+    cost without its bindings."""
+    sess = m._session_  # the benchmark compares two ways of running the same session
+    state = m.get_state()
+
+    def step(ids: np.ndarray) -> np.ndarray:
+        nonlocal state
+        tok = np.asarray(ids, dtype=np.int64).reshape(m.voices, 1)
+        logits, state = sess.run(list(OUTPUT_NAMES), {TOKENS: tok, STATE: state})
+        return logits[:, 0, :]
+
+    return step
 
 
 def build_gru(out: Path, layers: int, hidden: int) -> tuple[Path, str]:
@@ -138,14 +156,15 @@ def bench_model(name: str, path: Path, seconds: float, rounds: int) -> dict:
         m1.prefill(0, seed)
 
     logits = m1.step(ids1)[0]
+    plain1, plain16 = plain_step(m1), plain_step(m16)
     srng = np.random.default_rng(0)
     sp = SamplingParams(temperature=0.9, top_k=40, top_p=0.95)
     floors = floor_fns(n_params, m1.meta.hidden)
     jobs = {
         "b1": (lambda: m1.step(ids1), 300),
-        "b1_plain": (lambda: m1.step_plain(ids1), 300),
+        "b1_plain": (lambda: plain1(ids1), 300),
         "b16": (lambda: m16.step(ids16), 100),
-        "b16_plain": (lambda: m16.step_plain(ids16), 100),
+        "b16_plain": (lambda: plain16(ids16), 100),
         "prefill": (prefill, 20),
         "sample": (lambda: sample(logits, sp, srng), 300),
         **{k: (fn, 100) for k, (fn, _) in floors.items()},

@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from livernn.paths import BUILTIN_CORPUS
 from livernn.vocab import Vocab
 from training.corpus import CleanOptions, join_docs, load_corpus
+from training.data import batch_random
 from training.model import CharRNN, ModelConfig
-from training.train import batch_random
 
 
 def parse_size(spec: str) -> tuple[str, int, int]:

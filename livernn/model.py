@@ -1,6 +1,6 @@
 """The runtime model: an ONNX character model stepped with onnxruntime (no torch).
 
-``OnnxModel`` loads a file that follows the contract in DESIGN.md (inputs ``tokens`` int64
+``OnnxModel`` loads a file that follows ``livernn/contract.py`` (inputs ``tokens`` int64
 [B, T] and ``state`` float32 [L, B, S]; outputs ``logits`` [B, T, V] and ``state_out``
 [L, B, S]; ``livernn.*`` metadata), checks it, and owns the recurrent state of ``voices``
 independent voices (one row each of an [L, voices, S] array).
@@ -19,33 +19,29 @@ concurrent calls safe, not fast.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from livernn.contract import (
+    INPUTS,
+    LOGITS,
+    OUTPUT_NAMES,
+    OUTPUTS,
+    STATE,
+    STATE_OUT,
+    TOKENS,
+    ModelMeta,
+    TensorSpec,
+)
 from livernn.errors import ConfigError, ModelError, VocabError
 from livernn.vocab import Vocab
 
 log = logging.getLogger(__name__)
 
-#: ``livernn.format`` versions this runtime understands.
-KNOWN_FORMATS: frozenset[int] = frozenset({1})
-CELLS: tuple[str, ...] = ("gru", "lstm", "rnn")
-REQUIRED_KEYS: tuple[str, ...] = (
-    "livernn.format",
-    "livernn.vocab",
-    "livernn.cell",
-    "livernn.layers",
-    "livernn.hidden",
-    "livernn.corpus",
-    "livernn.val_bpc",
-    "livernn.tokens_seen",
-)
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 _CPU = "CPUExecutionProvider"
 _CUDA = "CUDAExecutionProvider"
@@ -53,114 +49,30 @@ _CUDA = "CUDAExecutionProvider"
 _AUTO_CUDA_RATIO = 0.75
 
 
-@dataclass(frozen=True)
-class ModelMeta:
-    """What a model file says about itself (its ``livernn.*`` metadata)."""
-
-    format: int
-    vocab: Vocab
-    cell: str
-    layers: int
-    hidden: int
-    state_size: int
-    corpus: str
-    val_bpc: float
-    tokens_seen: int
-    props: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_props(cls, props: dict[str, str]) -> ModelMeta:
-        """Parse and check the metadata; ``ModelError`` names the first problem."""
-        missing = [k for k in REQUIRED_KEYS if k not in props]
-        if missing:
-            if len(missing) == len(REQUIRED_KEYS):
-                raise ModelError("has no livernn metadata (not exported by 'livernn export'?)")
-            raise ModelError(f"metadata is missing {', '.join(missing)}")
-        fmt = _int_prop(props, "livernn.format")
-        if fmt not in KNOWN_FORMATS:
-            known = ", ".join(str(f) for f in sorted(KNOWN_FORMATS))
-            raise ModelError(f"livernn.format {fmt} is not supported (this runtime reads {known})")
-        try:
-            vocab = Vocab.from_json(props["livernn.vocab"])
-        except VocabError as e:
-            raise ModelError(f"livernn.vocab is invalid: {e}") from None
-        cell = props["livernn.cell"].strip().lower()
-        if cell not in CELLS:
-            raise ModelError(f"livernn.cell {cell!r} is not one of {', '.join(CELLS)}")
-        layers = _int_prop(props, "livernn.layers", positive=True)
-        hidden = _int_prop(props, "livernn.hidden", positive=True)
-        try:
-            val_bpc = float(props["livernn.val_bpc"])
-        except ValueError:
-            raise ModelError(
-                f"livernn.val_bpc {props['livernn.val_bpc']!r} is not a number"
-            ) from None
-        tokens_seen = _int_prop(props, "livernn.tokens_seen")
-        state_size = 2 * hidden if cell == "lstm" else hidden
-        if "livernn.state_size" in props:
-            declared = _int_prop(props, "livernn.state_size", positive=True)
-            if declared != state_size:
-                raise ModelError(
-                    f"livernn.state_size {declared} does not match {cell} hidden {hidden} "
-                    f"(expected {state_size})"
-                )
-        return cls(
-            format=fmt,
-            vocab=vocab,
-            cell=cell,
-            layers=layers,
-            hidden=hidden,
-            state_size=state_size,
-            corpus=props["livernn.corpus"],
-            val_bpc=val_bpc,
-            tokens_seen=tokens_seen,
-            props=dict(props),
-        )
-
-
-def _int_prop(props: dict[str, str], key: str, positive: bool = False) -> int:
-    raw = props[key]
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        raise ModelError(f"{key} {raw!r} is not an integer") from None
-    if positive and value <= 0 or value < 0:
-        raise ModelError(f"{key} {value} must be {'positive' if positive else 'non-negative'}")
-    return value
-
-
-# name -> (onnx type, rank, {axis: meta attribute that fixes it}) of the contract.
-_INPUTS = {
-    "tokens": ("tensor(int64)", 2, {}),
-    "state": ("tensor(float)", 3, {0: "layers", 2: "state_size"}),
-}
-_OUTPUTS = {
-    "logits": ("tensor(float)", 3, {2: "vocab_size"}),
-    "state_out": ("tensor(float)", 3, {0: "layers", 2: "state_size"}),
-}
-
-
-def _check_io(kind: str, actual: Sequence, spec: dict, sizes: dict[str, int]) -> None:
+def _check_io(
+    kind: str, actual: Sequence, spec: tuple[TensorSpec, ...], sizes: dict[str, int]
+) -> None:
     by_name = {a.name: a for a in actual}
-    for name, (typ, rank, fixed) in spec.items():
-        if name not in by_name:
+    for t in spec:
+        if t.name not in by_name:
             names = ", ".join(sorted(by_name)) or "none"
-            raise ModelError(f"has no {kind} named {name!r} (its {kind}s: {names})")
-        a = by_name[name]
-        if a.type != typ:
-            want = typ[7:-1]
-            raise ModelError(f"{kind} {name!r} is {a.type[7:-1]}, the contract says {want}")
-        if len(a.shape) != rank:
-            raise ModelError(f"{kind} {name!r} has rank {len(a.shape)}, the contract says {rank}")
-        for axis, what in fixed.items():
+            raise ModelError(f"has no {kind} named {t.name!r} (its {kind}s: {names})")
+        a = by_name[t.name]
+        if a.type != t.onnx_type:
+            raise ModelError(f"{kind} {t.name!r} is {a.type[7:-1]}, the contract says {t.dtype}")
+        if len(a.shape) != t.rank:
+            raise ModelError(
+                f"{kind} {t.name!r} has rank {len(a.shape)}, the contract says {t.rank}"
+            )
+        for axis, what in t.fixed_axes().items():
             dim = a.shape[axis]
             if isinstance(dim, int) and dim > 0 and dim != sizes[what]:
                 raise ModelError(
-                    f"{kind} {name!r} axis {axis} is {dim} but the metadata gives "
+                    f"{kind} {t.name!r} axis {axis} is {dim} but the metadata gives "
                     f"{what.replace('_', ' ')} {sizes[what]}"
                 )
     if kind == "input" and len(by_name) != len(spec):
-        extra = sorted(set(by_name) - set(spec))
+        extra = sorted(set(by_name) - {t.name for t in spec})
         raise ModelError(f"has inputs the contract does not know: {', '.join(extra)}")
 
 
@@ -258,16 +170,14 @@ class OnnxModel:
 
     def _validate(self, sess) -> None:
         m = self.meta
-        sizes = {"layers": m.layers, "state_size": m.state_size, "vocab_size": len(m.vocab)}
-        _check_io("input", sess.get_inputs(), _INPUTS, sizes)
-        _check_io("output", sess.get_outputs(), _OUTPUTS, sizes)
+        sizes = m.sizes()
+        _check_io("input", sess.get_inputs(), INPUTS, sizes)
+        _check_io("output", sess.get_outputs(), OUTPUTS, sizes)
         # One real step pins the dynamic axes the signature leaves open.
         tokens = np.zeros((1, 1), dtype=np.int64)
         state = np.zeros((m.layers, 1, m.state_size), dtype=np.float32)
         try:
-            logits, state_out = sess.run(
-                ["logits", "state_out"], {"tokens": tokens, "state": state}
-            )
+            logits, state_out = sess.run(list(OUTPUT_NAMES), {TOKENS: tokens, STATE: state})
         except Exception as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ModelError(
@@ -290,8 +200,8 @@ class OnnxModel:
         """auto: time a batched step of all voices on each session, pick CUDA if clearly faster."""
         L, S = self.meta.layers, self.meta.state_size
         feed = {
-            "tokens": np.zeros((self.voices, 1), dtype=np.int64),
-            "state": np.zeros((L, self.voices, S), dtype=np.float32),
+            TOKENS: np.zeros((self.voices, 1), dtype=np.int64),
+            STATE: np.zeros((L, self.voices, S), dtype=np.float32),
         }
 
         def median(sess) -> float:
@@ -320,10 +230,10 @@ class OnnxModel:
         sess = self._session_
         for src, dst in ((self._state, self._other), (self._other, self._state)):
             io = sess.io_binding()
-            io.bind_ortvalue_input("tokens", ort.OrtValue.ortvalue_from_numpy(self._tok))
-            io.bind_ortvalue_input("state", ort.OrtValue.ortvalue_from_numpy(src))
-            io.bind_ortvalue_output("logits", ort.OrtValue.ortvalue_from_numpy(self._logits))
-            io.bind_ortvalue_output("state_out", ort.OrtValue.ortvalue_from_numpy(dst))
+            io.bind_ortvalue_input(TOKENS, ort.OrtValue.ortvalue_from_numpy(self._tok))
+            io.bind_ortvalue_input(STATE, ort.OrtValue.ortvalue_from_numpy(src))
+            io.bind_ortvalue_output(LOGITS, ort.OrtValue.ortvalue_from_numpy(self._logits))
+            io.bind_ortvalue_output(STATE_OUT, ort.OrtValue.ortvalue_from_numpy(dst))
             self._bindings[id(src)] = (io, dst)
 
     # -- info ----------------------------------------------------------------------------
@@ -376,7 +286,7 @@ class OnnxModel:
 
     def _run(self, feed: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         try:
-            logits, state = self._session_.run(["logits", "state_out"], feed)
+            logits, state = self._session_.run(list(OUTPUT_NAMES), feed)
         except Exception as e:
             raise ModelError(f"model run failed: {str(e).strip().splitlines()[0][:200]}") from None
         return logits, state
@@ -394,7 +304,7 @@ class OnnxModel:
         ids = self.vocab.encode(text)
         with self._lock:
             state = np.ascontiguousarray(self._state[:, v : v + 1, :])
-            logits, new = self._run({"tokens": ids[None, :], "state": state})
+            logits, new = self._run({TOKENS: ids[None, :], STATE: state})
             self._state[:, v, :] = new[:, 0, :]
         return logits[0, -1].copy()
 
@@ -428,7 +338,7 @@ class OnnxModel:
                 return self._step_all(tok)
         with self._lock:
             state = self._state[:, vs, :]  # fancy indexing: a contiguous copy
-            logits, new = self._run({"tokens": tok.astype(np.int64)[:, None], "state": state})
+            logits, new = self._run({TOKENS: tok.astype(np.int64)[:, None], STATE: state})
             self._state[:, vs, :] = new
         return logits[:, 0, :]
 
@@ -442,75 +352,3 @@ class OnnxModel:
         # The new state is in dst; swap so self._state always names the current one.
         self._state, self._other = dst, self._state
         return self._logits[:, 0, :].copy()
-
-    def step_plain(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
-        """``step`` of all voices through ``session.run`` (no IO binding); for benchmarks."""
-        tok = np.asarray(ids, dtype=np.int64).reshape(self.voices, 1)
-        with self._lock:
-            logits, new = self._run({"tokens": tok, "state": self._state})
-            self._state[...] = new
-        return logits[:, 0, :]
-
-
-def count_parameters(path: str | Path) -> int:
-    """Number of weights stored as initializers in an ONNX file (reads protobuf directly)."""
-    data = Path(path).read_bytes()
-    graph = _pb_fields(data, 7)  # ModelProto.graph
-    total = 0
-    for g in graph:
-        for tensor in _pb_fields(g, 5):  # GraphProto.initializer
-            dims = _pb_varints(tensor, 1)  # TensorProto.dims
-            total += math.prod(dims) if dims else 1
-    return total
-
-
-def _read_varint(buf: bytes, i: int) -> tuple[int, int]:
-    shift = result = 0
-    while True:
-        b = buf[i]
-        i += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, i
-        shift += 7
-
-
-def _pb_walk(buf: bytes):
-    i, n = 0, len(buf)
-    while i < n:
-        key, i = _read_varint(buf, i)
-        num, wt = key >> 3, key & 7
-        if wt == 0:
-            val, i = _read_varint(buf, i)
-            yield num, wt, val
-        elif wt == 1:
-            yield num, wt, buf[i : i + 8]
-            i += 8
-        elif wt == 2:
-            ln, i = _read_varint(buf, i)
-            yield num, wt, buf[i : i + ln]
-            i += ln
-        elif wt == 5:
-            yield num, wt, buf[i : i + 4]
-            i += 4
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wt}")
-
-
-def _pb_fields(buf: bytes, number: int) -> list[bytes]:
-    return [v for num, wt, v in _pb_walk(buf) if num == number and wt == 2]
-
-
-def _pb_varints(buf: bytes, number: int) -> list[int]:
-    out: list[int] = []
-    for num, wt, v in _pb_walk(buf):
-        if num != number:
-            continue
-        if wt == 0:
-            out.append(v)
-        elif wt == 2:  # packed
-            j = 0
-            while j < len(v):
-                x, j = _read_varint(v, j)
-                out.append(x)
-    return out

@@ -74,6 +74,9 @@ def test_graph_follows_the_contract(tmp_path: Path, cell: str) -> None:
     assert props["livernn.cell"] == cell and props["livernn.layers"] == "3"
     assert int(props["livernn.state_size"]) == S and props["livernn.format"] == "1"
     assert json.loads(props["livernn.config"])["embedding"] == 5
+    # the parameter count is the model's, and the same as the graph's initializers
+    n_init = sum(int(np.prod(t.dims)) for t in proto.graph.initializer)
+    assert int(props["livernn.parameters"]) == model.num_params() == n_init
 
 
 def test_prefill_equals_stepping_one_character_at_a_time(tmp_path: Path) -> None:

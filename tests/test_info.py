@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from livernn.model import count_parameters
+from livernn.info import count_parameters
 from tests.onnx_gru import CHARS, param_count, save_gru
 
 
@@ -76,7 +76,7 @@ def test_errors_are_one_line(tmp_path, content, words):
 
 
 def test_no_metadata_is_refused(tmp_path):
-    from livernn.model import REQUIRED_KEYS
+    from livernn.contract import REQUIRED_KEYS
 
     path = save_gru(tmp_path / "m.onnx", drop_keys=(*REQUIRED_KEYS, "livernn.embedding"))
     r = livernn("info", str(path))
@@ -96,3 +96,27 @@ def test_closed_pipe_is_quiet(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0, err
     assert err == ""
+
+
+def test_parameters_come_from_the_metadata(tmp_path):
+    # livernn.parameters (written by 'livernn export') is what the card shows
+    path = save_gru(tmp_path / "m.onnx", metadata={"livernn.parameters": "4321"})
+    r = livernn("info", str(path))
+    assert r.returncode == 0, r.stderr
+    assert "parameters   4,321" in r.stdout
+    assert "\nparameters   4321" not in r.stdout  # not listed again among the extra keys
+
+
+def test_parameters_unknown_without_the_key_or_onnx(tmp_path):
+    # a file from before livernn.parameters, on a runtime without the onnx package
+    path = save_gru(tmp_path / "m.onnx")
+    code = (
+        "import sys; sys.modules['onnx'] = None\n"
+        "from livernn.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, "info", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    assert "parameters   unknown" in r.stdout

@@ -10,7 +10,8 @@ import pytest
 from onnx import TensorProto
 
 from livernn.errors import ConfigError, ModelError, VocabError
-from livernn.model import OnnxModel, count_parameters, cuda_available
+from livernn.info import count_parameters
+from livernn.model import OnnxModel, cuda_available
 from tests.onnx_gru import CHARS, param_count, save_gru
 
 SEED = "X:1\nT:The Kesh\nM:6/8\nK:G\n|:GAG GAB|"
@@ -153,7 +154,7 @@ BAD = [
 
 
 def _keys() -> list[str]:
-    from livernn.model import REQUIRED_KEYS
+    from livernn.contract import REQUIRED_KEYS
 
     return [*REQUIRED_KEYS, "livernn.embedding"]
 

@@ -91,7 +91,7 @@ def make_files(d: Path, model: Path) -> None:
     (d / "text.onnx").write_text("hello, I am not a model\n")
     data = model.read_bytes()
     (d / "truncated.onnx").write_bytes(data[: len(data) // 2])
-    from livernn.model import REQUIRED_KEYS
+    from livernn.contract import REQUIRED_KEYS
 
     save_gru(d / "nometa.onnx", drop_keys=REQUIRED_KEYS)
     save_gru(d / "nohidden.onnx", drop_keys=("livernn.hidden",))

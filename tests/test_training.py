@@ -21,16 +21,11 @@ torch = pytest.importorskip("torch", reason="needs the [train] extra (torch)")
 from livernn.cli import main  # noqa: E402
 from livernn.errors import ConfigError, CorpusError, ModelError  # noqa: E402
 from livernn.paths import BUILTIN_CORPUS  # noqa: E402
+from training.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
+from training.data import StatefulBatches, batch_random  # noqa: E402
+from training.evaluate import sample_text  # noqa: E402
 from training.model import CharRNN, ModelConfig  # noqa: E402
-from training.train import (  # noqa: E402
-    StatefulBatches,
-    TrainConfig,
-    batch_random,
-    load_checkpoint,
-    model_from_checkpoint,
-    sample_text,
-    train,
-)
+from training.train import TrainConfig, train  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -332,3 +327,87 @@ def test_torchrun_ddp_one_process(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     ck = load_checkpoint(out / "latest.pt")
     assert ck["step"] == 4 and not any(k.startswith("module.") for k in ck["model"])
+
+
+# every flag `livernn train` has had (README documents them); they are derived from the configs
+TRAIN_FLAGS = (
+    "--corpus", "--out", "--cell", "--layers", "--hidden", "--embedding", "--dropout",
+    "--clean", "--text-split", "--val-fraction", "--batching", "--batch-size", "--seq-len",
+    "--lr", "--optimizer", "--schedule", "--warmup-steps", "--weight-decay", "--grad-clip",
+    "--epochs", "--steps-per-epoch", "--max-steps", "--max-minutes", "--max-chars",
+    "--patience", "--val-chars", "--device", "--amp", "--threads", "--seed", "--resume",
+    "--no-plot", "--sample-chars", "--export", "--quiet",
+)
+
+
+def test_train_and_export_flags_come_from_the_config_dataclasses() -> None:
+    from livernn.cli import build_parser
+    from training.config import ExportConfig, from_args
+
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    flags = {s for a in sub["train"]._actions for s in a.option_strings}
+    assert set(TRAIN_FLAGS) <= flags, set(TRAIN_FLAGS) - flags
+    # defaults are the dataclasses' own
+    args = parser.parse_args(["train", "--corpus", "a.abc", "--out", "r"])
+    assert from_args(TrainConfig, args) == TrainConfig(corpus=("a.abc",), out="r")
+    assert from_args(ModelConfig, args, vocab_size=1) == ModelConfig(vocab_size=1)
+    # types from the annotations, negated bools, nargs/const, choices
+    args = parser.parse_args(
+        ["train", "--corpus", "a", "b", "--out", "r", "--no-plot", "--quiet", "--resume",
+         "--batch-size", "3", "--lr", "0.5", "--text-split", "file", "--cell", "lstm"]
+    )  # fmt: skip
+    cfg, mcfg = from_args(TrainConfig, args), from_args(ModelConfig, args, vocab_size=1)
+    assert cfg.corpus == ("a", "b") and cfg.batch_size == 3 and cfg.lr == 0.5
+    assert cfg.plot is False and cfg.quiet is True and cfg.resume == "auto"
+    assert cfg.text_split == "file" and mcfg.cell == "lstm"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--corpus", "a", "--out", "r", "--batching", "sideways"])
+    args = parser.parse_args(["export", "c.pt", "--out", "m.onnx", "--no-check"])
+    assert from_args(ExportConfig, args) == ExportConfig("c.pt", "m.onnx", check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "stop",
+    [
+        # lr so small nothing improves: rank 0's patience ends the run (the other ranks never
+        # measure validation, so they must be told)
+        ("--patience", "1", "--lr", "1e-9", "--warmup-steps", "0", "--max-minutes", "2"),
+        # one endless epoch: the time budget ends it, on rank 0's clock
+        ("--patience", "0", "--epochs", "1", "--steps-per-epoch", "1000000", "--max-minutes",
+         "0.05"),
+    ],
+    ids=["patience", "max-minutes"],
+)  # fmt: skip
+def test_torchrun_two_processes_stop_together(tmp_path: Path, stop: tuple[str, ...]) -> None:
+    out = tmp_path / "ddp2"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        "-m", "livernn", "train",
+        *_train_cmd(out, "--epochs", "100000", "--steps-per-epoch", "3", "--quiet", *stop),
+    ]  # fmt: skip
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        stdout, stderr = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the launcher and both workers
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"ranks did not stop together (hung); stderr: {stderr[-2000:]}")
+    print(f"2-process torchrun ({stop[1]}) took {time.monotonic() - t0:.1f} s")
+    assert proc.returncode == 0, stderr[-2000:]
+    # both ranks print their result line, and they left the loop at the same step
+    results = [line for line in stdout.splitlines() if line.startswith("best validation")]
+    steps = {line.split("(")[1].split(" steps")[0] for line in results}
+    assert len(results) == 2 and len(steps) == 1, stdout
+    ck = load_checkpoint(out / "latest.pt")
+    assert ck["step"] == int(steps.pop())
+    if stop[1] == "1":
+        assert ck["bad_epochs"] >= 1 and ck["epoch"] <= 3, ck["history"]
+    else:
+        assert ck["epoch"] == 1 and ck["seconds"] >= 3.0

@@ -1,7 +1,8 @@
 """``livernn export CKPT --out MODEL.onnx`` (needs the [train] extra).
 
-Writes the ONNX contract of DESIGN.md with all ``livernn.*`` metadata, runs ``onnx.checker``
-and the parity check (onnxruntime vs PyTorch vs the numpy reference).
+Writes the ONNX file of ``livernn/contract.py`` with all ``livernn.*`` metadata, runs
+``onnx.checker`` and the parity check (onnxruntime vs PyTorch vs the numpy reference). The
+options are ``ExportConfig``'s fields (``training/config.py``).
 """
 
 from __future__ import annotations
@@ -9,12 +10,11 @@ from __future__ import annotations
 import argparse
 
 from livernn.errors import ConfigError
+from training.config import ExportConfig, add_options, from_args
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a best.pt / latest.pt from train")
-    p.add_argument("--out", required=True, metavar="MODEL.onnx")
-    p.add_argument("--no-check", action="store_true", help="skip the parity check")
+    add_options(p, ExportConfig)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     from training.export import export_checkpoint
 
-    path, parity = export_checkpoint(args.checkpoint, args.out, check=not args.no_check)
+    cfg = from_args(ExportConfig, args)
+    path, parity = export_checkpoint(cfg.checkpoint, cfg.out, check=cfg.check)
     size = path.stat().st_size / 1e6
     if parity:
         worst = max(parity.values())

@@ -1,14 +1,12 @@
-"""ONNX export (``livernn export CKPT --out model.onnx``) following DESIGN.md's file contract.
+"""ONNX export (``livernn export CKPT --out model.onnx``) following ``livernn/contract.py``.
 
-One graph for prefill and stepping: inputs ``tokens`` int64 [B, T] and ``state`` float32
-[L, B, S]; outputs ``logits`` float32 [B, T, V] and ``state_out`` float32 [L, B, S]; B and T
-dynamic. ``livernn.*`` metadata makes the file self-describing. ``onnx.checker`` runs on
+One graph for prefill and stepping (names, shapes and the ``livernn.*`` metadata are the
+contract module's). ``onnx.checker`` runs on
 every export, then a parity check: onnxruntime against PyTorch against the numpy reference.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import warnings
 from pathlib import Path
@@ -16,14 +14,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from livernn import contract
 from livernn.errors import ModelError
 from livernn.vocab import Vocab
 from training import reference
+from training.checkpoint import load_checkpoint, model_from_checkpoint
 from training.model import CharRNN
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
 PARITY_TOL = 1e-4
 OPSET = 17
 
@@ -38,26 +37,23 @@ def metadata(
     clean: str = "{}",
     extra: dict | None = None,
 ) -> dict[str, str]:
-    """The ``livernn.*`` metadata_props of an exported model."""
+    """The ``livernn.*`` metadata_props of an exported model (``contract.encode_metadata``)."""
     cfg = model.cfg
-    meta = {
-        "livernn.format": str(FORMAT),
-        "livernn.vocab": vocab.to_json(),
-        "livernn.cell": cfg.cell,
-        "livernn.layers": str(cfg.layers),
-        "livernn.hidden": str(cfg.hidden),
-        "livernn.state_size": str(cfg.state_size),
-        "livernn.corpus": corpus,
-        "livernn.val_bpc": f"{val_bpc:.4f}",
-        "livernn.tokens_seen": str(int(tokens_seen)),
-        "livernn.embedding": str(cfg.embedding),
-        "livernn.dropout": str(cfg.dropout),
-        "livernn.clean": clean,
-        "livernn.config": json.dumps(cfg.to_dict(), sort_keys=True),
-    }
-    for k, v in (extra or {}).items():
-        meta[k if k.startswith("livernn.") else f"livernn.{k}"] = str(v)
-    return meta
+    return contract.encode_metadata(
+        vocab=vocab,
+        cell=cfg.cell,
+        layers=cfg.layers,
+        hidden=cfg.hidden,
+        embedding=cfg.embedding,
+        dropout=cfg.dropout,
+        corpus=corpus,
+        val_bpc=val_bpc,
+        tokens_seen=tokens_seen,
+        parameters=model.num_params(),
+        clean=clean,
+        config=cfg.to_dict(),
+        extra=extra,
+    )
 
 
 def export_model(model: CharRNN, vocab: Vocab, out: str | Path, meta: dict[str, str]) -> Path:
@@ -78,14 +74,9 @@ def export_model(model: CharRNN, vocab: Vocab, out: str | Path, meta: dict[str, 
             model,
             (ids, state),
             str(tmp),
-            input_names=["tokens", "state"],
-            output_names=["logits", "state_out"],
-            dynamic_axes={
-                "tokens": {0: "B", 1: "T"},
-                "state": {1: "B"},
-                "logits": {0: "B", 1: "T"},
-                "state_out": {1: "B"},
-            },
+            input_names=list(contract.INPUT_NAMES),
+            output_names=list(contract.OUTPUT_NAMES),
+            dynamic_axes=contract.dynamic_axes(),
             opset_version=OPSET,
             dynamo=False,  # the TorchScript exporter gives one clean GRU/LSTM/RNN node per layer
         )
@@ -129,7 +120,7 @@ def parity_check(
         with torch.no_grad():
             tl, ts = model(torch.from_numpy(ids), torch.from_numpy(state))
         tl, ts = tl.numpy(), ts.numpy()
-        ol, os_ = sess.run(["logits", "state_out"], {"tokens": ids, "state": state})
+        ol, os_ = sess.run(list(contract.OUTPUT_NAMES), {contract.TOKENS: ids, contract.STATE: state})
         worst["ort_vs_torch"] = max(worst["ort_vs_torch"], _maxdiff(ol, tl), _maxdiff(os_, ts))
         if reference_check:
             rl, rs = reference.forward(weights, cfg.cell, cfg.layers, cfg.hidden, ids, state)
@@ -151,8 +142,6 @@ def export_checkpoint(
     ckpt: str | Path, out: str | Path, *, check: bool = True
 ) -> tuple[Path, dict]:
     """Export a training checkpoint; returns the path and the parity figures."""
-    from training.train import load_checkpoint, model_from_checkpoint
-
     ck = load_checkpoint(ckpt)
     model, vocab = model_from_checkpoint(ck)
     val = ck.get("best_val_bpc") if Path(ckpt).name == "best.pt" else ck.get("val_bpc")
@@ -163,7 +152,10 @@ def export_checkpoint(
         val_bpc=float(val if val is not None else float("nan")),
         tokens_seen=int(ck.get("tokens_seen", 0)),
         clean=str(ck.get("clean", "{}")),
-        extra={"train_config": ck.get("train_config", "{}"), "steps": ck.get("step", 0)},
+        extra={
+            contract.K_TRAIN_CONFIG: ck.get("train_config", "{}"),
+            contract.K_STEPS: ck.get("step", 0),
+        },
     )
     path = export_model(model, vocab, out, meta)
     parity = parity_check(model, path) if check else {}

@@ -1,60 +1,24 @@
 """The character model: embedding -> stacked GRU/LSTM/RNN -> dropout -> linear.
 
 ``forward(ids[B, T], state[L, B, S]) -> (logits[B, T, V], state[L, B, S])`` is exactly the ONNX
-contract of DESIGN.md: S = hidden for GRU/RNN and 2 * hidden for LSTM (h then c on the last
-axis). Dropout is applied to the input of every layer and to the output of the stack, as in
+contract of ``livernn/contract.py``: S = hidden for GRU/RNN and 2 * hidden for LSTM (h then c
+on the last axis). Dropout is applied to the input of every layer and to the output of the stack, as in
 seed 000 (input dropout on the embedding, ``nn.GRU``'s inter-layer dropout, output dropout).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 
-from livernn.errors import ConfigError
+from livernn import contract
+from training.config import ModelConfig
 
-CELLS = ("gru", "lstm", "rnn")
+__all__ = ["CharRNN", "ModelConfig"]
 
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Everything needed to rebuild the model; stored in checkpoints and ONNX metadata."""
-
-    vocab_size: int
-    cell: str = "gru"
-    layers: int = 3
-    hidden: int = 512
-    embedding: int = 64
-    dropout: float = 0.3
-
-    def validate(self) -> ModelConfig:
-        if self.cell not in CELLS:
-            raise ConfigError(f"unknown cell {self.cell!r}; choose one of {', '.join(CELLS)}")
-        if self.vocab_size < 1:
-            raise ConfigError("vocabulary size must be at least 1")
-        for name in ("layers", "hidden", "embedding"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
-        return self
-
-    @property
-    def state_size(self) -> int:
-        return 2 * self.hidden if self.cell == "lstm" else self.hidden
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ModelConfig:
-        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        try:
-            return cls(**known).validate()
-        except TypeError as e:
-            raise ConfigError(f"bad model config: {e}") from None
+# one torch module per contract cell kind
+RNN_CLASSES: dict[str, type[nn.RNNBase]] = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
+assert tuple(RNN_CLASSES) == contract.CELLS
 
 
 class CharRNN(nn.Module):
@@ -65,7 +29,7 @@ class CharRNN(nn.Module):
         self.cfg = cfg.validate()
         self.embed = nn.Embedding(cfg.vocab_size, cfg.embedding)
         self.drop_in = nn.Dropout(cfg.dropout)
-        rnn_cls = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}[cfg.cell]
+        rnn_cls = RNN_CLASSES[cfg.cell]
         self.rnn = rnn_cls(
             cfg.embedding,
             cfg.hidden,

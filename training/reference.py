@@ -20,7 +20,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
+def gru_cell(
+    x: np.ndarray, h: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray
+) -> np.ndarray:
     """One GRU step. x[B, I], h[B, H] -> h'[B, H]; weights stacked (r, z, n) as in PyTorch."""
     gi = x @ w_ih.T + b_ih  # [B, 3H]
     gh = h @ w_hh.T + b_hh  # [B, 3H]
@@ -32,7 +34,9 @@ def gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
     return (1.0 - z) * n + z * h
 
 
-def lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):
+def lstm_cell(
+    x: np.ndarray, h: np.ndarray, c: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """One LSTM step; gates stacked (i, f, g, o) as in PyTorch."""
     g = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh  # [B, 4H]
     i, f, gg, o = np.split(g, 4, axis=1)
@@ -41,7 +45,7 @@ def lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):
     return h, c
 
 
-def rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh):
+def rnn_cell(x: np.ndarray, h: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray) -> np.ndarray:
     return np.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
 
 

@@ -2,10 +2,12 @@
 
 CUDA when available (cuDNN RNN, bf16/fp16 autocast), CPU otherwise; AdamW, clipping by norm,
 warmup + cosine learning rate; random windows (seed 002) or stateful truncated BPTT that
-carries the state across batches (seed 000); validation bits/char every epoch; ``latest.pt`` and
-``best.pt`` checkpoints that carry their own config (loaded with ``weights_only=True``);
-resume; Ctrl-C saves before exiting; progress with loss and chars/s; a loss-curve PNG; a
-sample each epoch; early stopping. Multi-GPU: run under ``torchrun`` (DistributedDataParallel).
+carries the state across batches (seed 000, ``training/data.py``); validation bits/char every
+epoch (``training/evaluate.py``); ``latest.pt`` and ``best.pt`` checkpoints that carry their
+own config (``training/checkpoint.py``); resume; Ctrl-C and SIGTERM save before exiting;
+progress with loss and chars/s; a loss-curve PNG; a sample each epoch; early stopping.
+Multi-GPU: run under ``torchrun`` (DistributedDataParallel); the stop decision is rank 0's,
+broadcast, so every rank leaves the loop at the same step (``training/distributed.py``).
 """
 
 from __future__ import annotations
@@ -13,82 +15,29 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import pickle
 import signal
-import sys
 import threading
 import time
-import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from livernn.errors import ConfigError, CorpusError, ModelError
+from livernn.errors import ModelError
 from livernn.vocab import Vocab
-from training.corpus import CleanOptions, Corpus, join_docs, load_corpus
-from training.model import CharRNN, ModelConfig
+from training.checkpoint import load_checkpoint, make_payload, save_checkpoint
+from training.config import ModelConfig, TrainConfig
+from training.corpus import CleanOptions, Corpus, load_corpus
+from training.data import Data, TrainBatches, corpus_vocab, encode
+from training.distributed import Dist, amp_dtype, pick_device
+from training.evaluate import evaluate_bpc, sample_text
+from training.model import CharRNN
+from training.progress import Progress, plot_history
 
 log = logging.getLogger(__name__)
-
-CKPT_FORMAT = 1
-BATCHING = ("random", "stateful")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimiser, data and run options (the model's own options live in ``ModelConfig``)."""
-
-    corpus: tuple[str, ...]
-    out: str
-    clean: str = "all"
-    text_split: str = "blank"
-    val_fraction: float = 0.1
-    batching: str = "random"
-    batch_size: int = 64
-    seq_len: int = 128
-    lr: float = 2e-3
-    min_lr_ratio: float = 0.1
-    warmup_steps: int = 50
-    weight_decay: float = 0.01
-    grad_clip: float = 1.0
-    epochs: int = 30
-    max_steps: int = 0  # 0 = no limit
-    max_minutes: float = 0.0  # 0 = no limit
-    max_chars: int = 0  # stop after this many training characters (0 = no limit)
-    patience: int = 5  # early stopping: epochs without a better validation loss
-    steps_per_epoch: int = 0  # 0 = one pass over the training characters
-    val_chars: int = 0  # 0 = the whole validation set
-    device: str = "auto"
-    amp: str = "auto"  # auto | bf16 | fp16 | off
-    seed: int = 0
-    sample_chars: int = 300
-    sample_prefix: str = "X:1\n"
-    resume: str = ""  # a checkpoint path, or "auto" for OUT/latest.pt when it exists
-    plot: bool = True
-    quiet: bool = False
-    threads: int = 0  # torch CPU threads (0 = torch's default)
-    optimizer: str = "adamw"  # adamw | adam (the MIT lab baseline uses plain Adam)
-    schedule: str = "cosine"  # cosine | constant
-
-    def validate(self) -> TrainConfig:
-        if self.batching not in BATCHING:
-            raise ConfigError(f"unknown batching {self.batching!r}; choose random or stateful")
-        if self.batch_size < 1 or self.seq_len < 1:
-            raise ConfigError("batch size and sequence length must be at least 1")
-        if self.lr <= 0:
-            raise ConfigError(f"learning rate must be > 0, got {self.lr}")
-        if self.amp not in ("auto", "bf16", "fp16", "off"):
-            raise ConfigError(f"unknown amp mode {self.amp!r}; choose auto, bf16, fp16 or off")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise ConfigError(f"unknown device {self.device!r}; choose auto, cpu or cuda")
-        if self.optimizer not in ("adamw", "adam"):
-            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose adamw or adam")
-        if self.schedule not in ("cosine", "constant"):
-            raise ConfigError(f"unknown schedule {self.schedule!r}; choose cosine or constant")
-        return self
 
 
 @dataclass
@@ -105,160 +54,69 @@ class TrainResult:
     interrupted: bool = False
 
 
-# ----------------------------------------------------------------------------- checkpoints
+@dataclass
+class RunState:
+    """Where the run stands; every checkpoint carries it, and resume restores it."""
 
+    step: int = 0
+    epoch: int = 0
+    tokens: int = 0  # training characters seen, all ranks together
+    best_val: float = math.inf
+    bad_epochs: int = 0  # epochs since the validation loss last improved (rank 0's count)
+    last_val: float = math.nan
+    seconds: float = 0.0  # training time, earlier runs of a resumed run included
+    history: list[dict] = field(default_factory=list)
 
-def save_checkpoint(path: Path, payload: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: str | Path) -> dict:
-    """A checkpoint written by ``train`` (``weights_only=True``: never unpickles code)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ModelError(f"checkpoint {str(p)!r} does not exist")
-    try:
-        with warnings.catch_warnings():  # a foreign pickle warns before failing: one line
-            warnings.simplefilter("ignore")
-            ck = torch.load(p, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:  # torch's own text advises weights_only=False: never
-        raise ModelError(
-            f"{str(p)!r} is not a livernn checkpoint (it holds Python objects, and livernn "
-            "never unpickles code)"
-        ) from None
-    except Exception as e:  # torch raises many kinds for a bad file
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelError(f"cannot load checkpoint {str(p)!r}: {msg[:200]}") from None
-    if not isinstance(ck, dict) or ck.get("format") != CKPT_FORMAT or "model_config" not in ck:
-        raise ModelError(f"{str(p)!r} is not a livernn checkpoint")
-    return ck
-
-
-def model_from_checkpoint(ck: dict) -> tuple[CharRNN, Vocab]:
-    cfg = ModelConfig.from_dict(ck["model_config"])
-    vocab = Vocab(ck["vocab"])
-    if len(vocab) != cfg.vocab_size:
-        raise ModelError("checkpoint vocabulary does not match its model config")
-    model = CharRNN(cfg)
-    try:
-        model.load_state_dict(ck["model"])
-    except RuntimeError as e:
-        detail = " ".join(str(e).split())  # one line
-        raise ModelError(f"checkpoint weights do not fit its config: {detail[:300]}") from None
-    return model.eval(), vocab
-
-
-# ----------------------------------------------------------------------------- data
-
-
-def batch_random(
-    data: torch.Tensor, batch: int, seq: int, gen: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random windows (seed 002): B windows of T+1 characters anywhere in the stream."""
-    n = data.numel() - seq - 1
-    starts = torch.randint(0, max(n, 1), (batch,), generator=gen)  # [B]
-    idx = starts[:, None] + torch.arange(seq + 1)[None, :]  # [B, T+1]
-    idx = idx.clamp_max(data.numel() - 1)
-    win = data[idx]  # [B, T+1]
-    return win[:, :-1], win[:, 1:]
-
-
-class StatefulBatches:
-    """Truncated BPTT (seed 000): B parallel streams, consecutive T-chunks, state carried over."""
-
-    def __init__(self, data: torch.Tensor, batch: int, seq: int) -> None:
-        per = (data.numel() - 1) // batch
-        if per < 2:
-            raise CorpusError("corpus is too small for this batch size (stateful batching)")
-        self.x = data[: per * batch].view(batch, per)  # [B, N]
-        self.y = data[1 : per * batch + 1].view(batch, per)  # [B, N]
-        self.seq = seq
-        self.pos = 0
-
-    def next(self) -> tuple[torch.Tensor, torch.Tensor, bool]:
-        """(x[B, T], y[B, T], wrapped): ``wrapped`` means the state must be reset."""
-        wrapped = False
-        if self.pos >= self.x.shape[1] - 1:
-            self.pos, wrapped = 0, True
-        t = min(self.seq, self.x.shape[1] - self.pos)
-        x = self.x[:, self.pos : self.pos + t]
-        y = self.y[:, self.pos : self.pos + t]
-        self.pos += t
-        return x, y, wrapped
-
-
-@torch.no_grad()
-def evaluate_bpc(
-    model: CharRNN, data: torch.Tensor, device: torch.device, batch: int = 16, seq: int = 256
-) -> float:
-    """Bits per character of ``data`` (stateful over B parallel streams, state carried)."""
-    model.eval()
-    n = data.numel() - 1
-    if n < 1:
-        return float("nan")
-    batch = max(1, min(batch, n // 64 or 1))
-    per = n // batch
-    x_all = data[: per * batch].view(batch, per).to(device)
-    y_all = data[1 : per * batch + 1].view(batch, per).to(device)
-    state = model.initial_state(batch, device)
-    total, count = 0.0, 0
-    for s in range(0, per, seq):
-        logits, state = model(x_all[:, s : s + seq], state)  # [B, t, V]
-        y = y_all[:, s : s + seq]
-        loss = F.cross_entropy(
-            logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"
+    @classmethod
+    def from_checkpoint(cls, ck: dict) -> RunState:
+        history = json.loads(ck.get("history", "[]"))
+        return cls(
+            step=ck["step"],
+            epoch=ck["epoch"],
+            tokens=ck["tokens_seen"],
+            best_val=ck["best_val_bpc"],
+            bad_epochs=ck.get("bad_epochs", 0),
+            last_val=history[-1]["val_bpc"] if history else math.nan,
+            seconds=float(ck.get("seconds", 0.0)),
+            history=history,
         )
-        total += loss.item()
-        count += y.numel()
-    return total / max(count, 1) / math.log(2)
 
 
-@torch.no_grad()
-def sample_text(
-    model: CharRNN,
-    vocab: Vocab,
-    prefix: str,
-    length: int,
-    device: torch.device,
-    temperature: float = 1.0,
-    seed: int = 0,
-) -> str:
-    """Plain categorical sampling in torch, for progress samples (the runtime uses ONNX)."""
-    model.eval()
-    gen = torch.Generator(device="cpu").manual_seed(seed)
-    ids = torch.from_numpy(vocab.encode(prefix, errors="ignore")).view(1, -1).to(device)
-    if ids.numel() == 0:
-        ids = torch.zeros(1, 1, dtype=torch.long, device=device)
-    state = model.initial_state(1, device)
-    logits, state = model(ids, state)
-    out = []
-    for _ in range(length):
-        p = torch.softmax(logits[0, -1].float().cpu() / temperature, dim=-1)
-        nxt = int(torch.multinomial(p, 1, generator=gen))
-        out.append(vocab.chars[nxt])
-        logits, state = model(torch.tensor([[nxt]], device=device), state)
-    return prefix + "".join(out)
+@dataclass(frozen=True)
+class Job:
+    """What the loop trains, and on what (fixed for the whole run)."""
+
+    cfg: TrainConfig
+    model: CharRNN
+    net: nn.Module  # the model, or its DDP wrapper
+    opt: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    dtype: torch.dtype | None  # autocast dtype, None for fp32
+    vocab: Vocab
+    corpus: Corpus
+    data: Data
+    dist: Dist
+    out: Path
+    steps_per_epoch: int
+
+    @property
+    def latest(self) -> Path:
+        return self.out / "latest.pt"
+
+    @property
+    def best(self) -> Path:
+        return self.out / "best.pt"
+
+    def save(self, run: RunState, val_bpc: float, *paths: Path) -> None:
+        pl = make_payload(
+            model=self.model, opt=self.opt, cfg=self.cfg, vocab=self.vocab,
+            corpus=self.corpus, val_bpc=val_bpc, run=run,
+        )  # fmt: skip
+        for path in paths:
+            save_checkpoint(path, pl)
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' requested but no CUDA GPU is available to torch")
-    return torch.device(name)
-
-
-def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
-    if device.type != "cuda" or mode == "off":
-        return None
-    if mode == "bf16" or (mode == "auto" and torch.cuda.is_bf16_supported()):
-        return torch.bfloat16
-    return torch.float16
 
 
 def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
@@ -271,60 +129,25 @@ def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
     return lo + 0.5 * (cfg.lr - lo) * (1 + math.cos(math.pi * p))
 
 
-def plot_history(history: list[dict], path: Path) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # plotting is a nicety
-        log.info("matplotlib not installed: no loss plot")
-        return
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot([h["tokens"] for h in history], [h["train_bpc"] for h in history], label="train")
-    ax.plot([h["tokens"] for h in history], [h["val_bpc"] for h in history], label="validation")
-    ax.set_xlabel("training characters")
-    ax.set_ylabel("bits per character")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+def budget_used(cfg: TrainConfig, run: RunState, total_steps: int) -> float:
+    """The fraction of the run's budget spent (steps, minutes or characters, the largest)."""
+    frac = run.step / total_steps if total_steps else 0.0
+    if cfg.max_minutes:
+        frac = max(frac, run.seconds / (cfg.max_minutes * 60))
+    if cfg.max_chars:
+        frac = max(frac, run.tokens / cfg.max_chars)
+    return frac
 
 
-class Progress:
-    """A one-line progress bar on a terminal, periodic log lines otherwise."""
-
-    def __init__(self, total: int, quiet: bool) -> None:
-        self.total, self.quiet = total, quiet
-        self.tty = sys.stderr.isatty()
-        self.last = 0.0
-
-    def update(self, step: int, epoch: int, loss: float, cps: float, lr: float) -> None:
-        if self.quiet:
-            return
-        now = time.monotonic()
-        if now - self.last < (0.2 if self.tty else 10.0):
-            return
-        self.last = now
-        done = step % self.total if self.total else 0
-        frac = done / self.total if self.total else 0.0
-        bar = "#" * int(20 * frac) + "-" * (20 - int(20 * frac))
-        line = (
-            f"epoch {epoch} [{bar}] step {step} loss {loss:.3f} "
-            f"({loss / math.log(2):.3f} bpc) {cps:,.0f} chars/s lr {lr:.2e}"
-        )
-        if self.tty:
-            print("\r" + line, end="", file=sys.stderr, flush=True)
-        else:
-            log.info(line)
-
-    def end(self) -> None:
-        if self.tty and not self.quiet:
-            print(file=sys.stderr)
+def out_of_budget(cfg: TrainConfig, run: RunState) -> bool:
+    return bool(
+        (cfg.max_steps and run.step >= cfg.max_steps)
+        or (cfg.max_minutes and run.seconds >= cfg.max_minutes * 60)
+        or (cfg.max_chars and run.tokens >= cfg.max_chars)
+    )
 
 
-def _interrupt_on_sigterm():
+def _interrupt_on_sigterm() -> Callable[[], None]:
     """SIGTERM (``kill``, schedulers) and SIGINT, even where it was ignored (``nohup ... &``),
     stop the loop like Ctrl-C: a checkpoint is saved. Returns a function that restores them."""
     if threading.current_thread() is not threading.main_thread():
@@ -342,7 +165,147 @@ def _interrupt_on_sigterm():
     return restore
 
 
+# ----------------------------------------------------------------------------- setup
+
+
+def _resume_checkpoint(cfg: TrainConfig, out: Path, vocab: Vocab) -> dict | None:
+    """The checkpoint ``--resume`` names (``auto``: OUT/latest.pt when it exists), checked
+    against this corpus's vocabulary."""
+    path = cfg.resume
+    if path == "auto":
+        path = str(out / "latest.pt") if (out / "latest.pt").is_file() else ""
+    if not path:
+        return None
+    ck = load_checkpoint(path)
+    if Vocab(ck["vocab"]) != vocab:
+        raise ModelError(
+            f"checkpoint {path!r} was trained on another vocabulary/corpus; "
+            "start a new run directory instead"
+        )
+    ck["_path"] = path
+    return ck
+
+
+def setup(
+    cfg: TrainConfig, mcfg: ModelConfig | None, corpus: Corpus | None, dist: Dist
+) -> tuple[Job, RunState]:
+    """Corpus, vocabulary, split, model, optimiser; restored from a checkpoint on resume."""
+    out = Path(cfg.out)
+    if dist.master:
+        out.mkdir(parents=True, exist_ok=True)
+    clean = CleanOptions.parse(cfg.clean)
+    if corpus is None:
+        corpus = load_corpus(list(cfg.corpus), clean, cfg.text_split)
+    train_docs, val_docs = corpus.split(cfg.val_fraction, cfg.seed)
+    vocab = corpus_vocab(corpus)
+    ck = _resume_checkpoint(cfg, out, vocab)
+    if ck is not None:
+        mcfg = ModelConfig.from_dict(ck["model_config"])
+    mcfg = ModelConfig(**{**asdict(mcfg or ModelConfig(vocab_size=1)), "vocab_size": len(vocab)})
+    mcfg.validate()
+    data = encode(cfg, vocab, train_docs, val_docs)
+
+    model = CharRNN(mcfg).to(dist.device)
+    optim_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    optim_kw = {"weight_decay": cfg.weight_decay} if cfg.optimizer == "adamw" else {}
+    opt = optim_cls(model.parameters(), lr=cfg.lr, **optim_kw)
+    dtype = amp_dtype(cfg.amp, dist.device)
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype is torch.float16)
+    run = RunState()
+    if ck is not None:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        run = RunState.from_checkpoint(ck)
+        log.info("resumed from %s at step %d, epoch %d", ck["_path"], run.step, run.epoch)
+    net = dist.wrap(model)
+    chars_per_step = cfg.batch_size * cfg.seq_len * dist.world
+    steps_per_epoch = cfg.steps_per_epoch or max(1, data.train.numel() // chars_per_step)
+    if dist.master:
+        log.info(
+            "corpus: %s; train %d chars, val %d chars, vocab %d; model %s, %d params; device %s",
+            corpus.describe(), data.train.numel(), data.val.numel(), len(vocab), mcfg,
+            model.num_params(), dist.device,
+        )  # fmt: skip
+    job = Job(cfg, model, net, opt, scaler, dtype, vocab, corpus, data, dist, out, steps_per_epoch)
+    return job, run
+
+
+# ----------------------------------------------------------------------------- step and epoch
+
+
+def train_step(job: Job, batches: TrainBatches, lr: float) -> tuple[float, int]:
+    """One optimiser step on one batch: (loss in nats/char, characters in the batch)."""
+    job.net.train()
+    x, y, state = batches.next()  # x, y: [B, T]; state: [L, B, S]
+    for g in job.opt.param_groups:
+        g["lr"] = lr
+    device = job.dist.device
+    with torch.autocast(device.type, dtype=job.dtype or torch.float32, enabled=job.dtype is not None):
+        logits, new_state = job.net(x, state)  # [B, T, V], [L, B, S]
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
+    batches.carry(new_state)
+    job.opt.zero_grad(set_to_none=True)
+    job.scaler.scale(loss).backward()
+    job.scaler.unscale_(job.opt)
+    torch.nn.utils.clip_grad_norm_(job.model.parameters(), job.cfg.grad_clip)
+    job.scaler.step(job.opt)
+    job.scaler.update()
+    return loss.item(), x.numel()
+
+
+def end_epoch(job: Job, run: RunState, train_bpc: float, cps: float) -> None:
+    """Rank 0 at the end of an epoch: validate, record, checkpoint, sample, plot, log."""
+    cfg, out = job.cfg, job.out
+    val = job.data.val
+    run.last_val = evaluate_bpc(job.model, val, job.dist.device) if val.numel() > 1 else train_bpc
+    run.history.append(
+        {
+            "epoch": run.epoch,
+            "step": run.step,
+            "tokens": run.tokens,
+            "train_bpc": train_bpc,
+            "val_bpc": run.last_val,
+            "seconds": run.seconds,
+            "chars_per_s": cps,
+        }
+    )
+    improved = run.last_val < run.best_val
+    run.bad_epochs = 0 if improved else run.bad_epochs + 1
+    run.best_val = min(run.best_val, run.last_val)
+    job.save(run, run.last_val, job.latest, *([job.best] if improved else []))
+    if cfg.sample_chars:
+        text = sample_text(
+            job.model, job.vocab, cfg.sample_prefix, cfg.sample_chars, job.dist.device,
+            seed=run.epoch,
+        )  # fmt: skip
+        with open(out / "samples.txt", "a", encoding="utf-8") as f:
+            f.write(f"=== epoch {run.epoch} (val {run.last_val:.3f} bpc)\n{text}\n\n")
+        log.debug("sample:\n%s", text)
+    if cfg.plot:
+        plot_history(run.history, out / "loss.png")
+    (out / "history.json").write_text(json.dumps(run.history, indent=1))
+    log.info(
+        f"epoch {run.epoch}: train {train_bpc:.3f} bpc, val {run.last_val:.3f} bpc "
+        f"(best {run.best_val:.3f}), {run.tokens:,} chars, {cps:,.0f} chars/s, "
+        f"{run.seconds:.0f} s"
+    )
+
+
+def should_stop(cfg: TrainConfig, run: RunState, budget_over: bool) -> bool:
+    """Rank 0's stop decision at the end of an epoch (budget, epochs, patience)."""
+    patience_over = bool(cfg.patience and run.bad_epochs >= cfg.patience)
+    return budget_over or run.epoch >= cfg.epochs or patience_over
+
+
 # ----------------------------------------------------------------------------- the loop
+
+
+def save_interrupted(job: Job, run: RunState) -> None:
+    """Rank 0 after Ctrl-C/SIGTERM: ``latest.pt`` (and ``best.pt`` if there is none yet)."""
+    job.save(run, run.last_val if run.history else math.nan, job.latest)
+    if not job.best.is_file():
+        job.save(run, math.nan, job.best)
+    log.warning("interrupted: saved %s", job.latest)
 
 
 def train(
@@ -354,254 +317,60 @@ def train(
     config and vocabulary win, and a checkpoint of a different model/corpus is refused.
     """
     cfg.validate()
-    ddp = int(os.environ.get("WORLD_SIZE", "1")) > 1 or "LOCAL_RANK" in os.environ
-    rank, world = 0, 1
-    device = pick_device(cfg.device)
-    if ddp:
-        import torch.distributed as dist
-
-        backend = "nccl" if device.type == "cuda" else "gloo"
-        dist.init_process_group(backend=backend)
-        rank, world = dist.get_rank(), dist.get_world_size()
-        if device.type == "cuda":
-            device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}")
-            torch.cuda.set_device(device)
-    master = rank == 0
+    dist = Dist.init(pick_device(cfg.device))
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed + rank)
-    out = Path(cfg.out)
-    if master:
-        out.mkdir(parents=True, exist_ok=True)
-
-    # --- data
-    clean = CleanOptions.parse(cfg.clean)
-    if corpus is None:
-        corpus = load_corpus(list(cfg.corpus), clean, cfg.text_split)
-    train_docs, val_docs = corpus.split(cfg.val_fraction, cfg.seed)
-    vocab = Vocab.from_text(list(corpus.docs) + [join_docs(corpus.docs[:1])])
-
-    # --- resume
-    ck = None
-    resume_path = cfg.resume
-    if resume_path == "auto":
-        resume_path = str(out / "latest.pt") if (out / "latest.pt").is_file() else ""
-    if resume_path:
-        ck = load_checkpoint(resume_path)
-        if Vocab(ck["vocab"]) != vocab:
-            raise ModelError(
-                f"checkpoint {resume_path!r} was trained on another vocabulary/corpus; "
-                "start a new run directory instead"
-            )
-        mcfg = ModelConfig.from_dict(ck["model_config"])
-    mcfg = ModelConfig(**{**asdict(mcfg or ModelConfig(vocab_size=1)), "vocab_size": len(vocab)})
-    mcfg.validate()
-
-    train_data = torch.from_numpy(vocab.encode(join_docs(train_docs)))
-    val_data = torch.from_numpy(vocab.encode(join_docs(val_docs)))
-    if cfg.val_chars and val_data.numel() > cfg.val_chars:
-        val_data = val_data[: cfg.val_chars]
-    if train_data.numel() < 2:
-        raise CorpusError("corpus is too small to train on")
-
-    model = CharRNN(mcfg).to(device)
-    optim_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-    optim_kw = {"weight_decay": cfg.weight_decay} if cfg.optimizer == "adamw" else {}
-    opt = optim_cls(model.parameters(), lr=cfg.lr, **optim_kw)
-    dtype = amp_dtype(cfg.amp, device)
-    scaler = torch.amp.GradScaler("cuda", enabled=dtype is torch.float16)
-
-    step, epoch, tokens, best_val, bad_epochs = 0, 0, 0, float("inf"), 0
-    history: list[dict] = []
-    elapsed_before = 0.0
-    if ck is not None:
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        step, epoch, tokens = ck["step"], ck["epoch"], ck["tokens_seen"]
-        best_val, bad_epochs = ck["best_val_bpc"], ck.get("bad_epochs", 0)
-        history = json.loads(ck.get("history", "[]"))
-        elapsed_before = float(ck.get("seconds", 0.0))
-        log.info("resumed from %s at step %d, epoch %d", resume_path, step, epoch)
-
-    net = model
-    if ddp:
-        from torch.nn.parallel import DistributedDataParallel
-
-        net = DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None
-        )
-
-    chars_per_step = cfg.batch_size * cfg.seq_len * world
-    steps_per_epoch = cfg.steps_per_epoch or max(1, train_data.numel() // chars_per_step)
-    if master:
-        log.info(
-            "corpus: %s; train %d chars, val %d chars, vocab %d; model %s, %d params; device %s",
-            corpus.describe(),
-            train_data.numel(),
-            val_data.numel(),
-            len(vocab),
-            mcfg,
-            model.num_params(),
-            device,
-        )
-    gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank + step)
-    stateful = (
-        StatefulBatches(train_data, cfg.batch_size, cfg.seq_len)
-        if cfg.batching == "stateful"
-        else None
-    )
-    train_state = model.initial_state(cfg.batch_size, device) if stateful else None
-
-    def payload(val_bpc: float, seconds: float) -> dict:
-        return {
-            "format": CKPT_FORMAT,
-            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "optimizer": opt.state_dict(),
-            "model_config": mcfg.to_dict(),
-            "train_config": json.dumps(asdict(cfg)),
-            "vocab": list(vocab.chars),
-            "corpus": corpus.describe(),
-            "clean": corpus.clean.to_json(),
-            "val_bpc": float(val_bpc),
-            "best_val_bpc": float(min(best_val, val_bpc)),
-            "tokens_seen": int(tokens),
-            "step": int(step),
-            "epoch": int(epoch),
-            "bad_epochs": int(bad_epochs),
-            "seconds": float(seconds),
-            "history": json.dumps(history),
-        }
-
-    t0 = time.monotonic()
-    total_steps = cfg.max_steps or (cfg.epochs * steps_per_epoch)
-    progress = Progress(steps_per_epoch, cfg.quiet or not master)
-    interrupted, stop = False, False
-    last_val = history[-1]["val_bpc"] if history else float("nan")
-    latest, best = out / "latest.pt", out / "best.pt"
-    ep_loss, ep_n, ep_t0, ep_tok0 = 0.0, 0, time.monotonic(), tokens
-    restore = _interrupt_on_sigterm()
+    torch.manual_seed(cfg.seed + dist.rank)
+    restore, interrupted = (lambda: None), False
     try:
-        while not stop:
-            # one training step
-            net.train()
-            if stateful is not None:
-                x, y, wrapped = stateful.next()
-                if wrapped:
-                    train_state = model.initial_state(cfg.batch_size, device)
-                x, y = x.to(device), y.to(device)
-                state = train_state.detach()
-            else:
-                x, y = batch_random(train_data, cfg.batch_size, cfg.seq_len, gen)
-                x, y = x.to(device), y.to(device)  # [B, T] each
-                state = model.initial_state(cfg.batch_size, device)
-            elapsed = time.monotonic() - t0 + elapsed_before
-            frac = step / total_steps if total_steps else 0.0
-            if cfg.max_minutes:
-                frac = max(frac, elapsed / (cfg.max_minutes * 60))
-            if cfg.max_chars:
-                frac = max(frac, tokens / cfg.max_chars)
-            lr = lr_at(cfg, step, frac)
-            for g in opt.param_groups:
-                g["lr"] = lr
-            with torch.autocast(
-                device.type, dtype=dtype or torch.float32, enabled=dtype is not None
-            ):
-                logits, new_state = net(x, state)  # [B, T, V]
-                loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
-            if stateful is not None:
-                train_state = new_state.float().detach()
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(opt)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            scaler.step(opt)
-            scaler.update()
-            step += 1
-            tokens += x.numel() * world
-            ep_loss += loss.item()
-            ep_n += 1
-            cps = (tokens - ep_tok0) / max(time.monotonic() - ep_t0, 1e-9)
-            progress.update(step, epoch, ep_loss / ep_n, cps, lr)
-
-            elapsed = time.monotonic() - t0 + elapsed_before
-            out_of_budget = (
-                (cfg.max_steps and step >= cfg.max_steps)
-                or (cfg.max_minutes and elapsed >= cfg.max_minutes * 60)
-                or (cfg.max_chars and tokens >= cfg.max_chars)
-            )
-            if step % steps_per_epoch == 0 or out_of_budget:
-                # end of an epoch: validate, sample, checkpoint, plot
-                epoch += 1
+        job, run = setup(cfg, mcfg, corpus, dist)
+        gen = torch.Generator().manual_seed(cfg.seed * 1000 + dist.rank + run.step)
+        batches = TrainBatches(cfg, job.data.train, job.model, dist.device, gen)
+        total_steps = cfg.max_steps or (cfg.epochs * job.steps_per_epoch)
+        progress = Progress(job.steps_per_epoch, cfg.quiet or not dist.master)
+        t0, before = time.monotonic(), run.seconds
+        ep_loss, ep_n, ep_t0, ep_tok0 = 0.0, 0, time.monotonic(), run.tokens
+        restore = _interrupt_on_sigterm()
+        try:
+            while True:
+                run.seconds = dist.shared_clock(before + time.monotonic() - t0)
+                lr = lr_at(cfg, run.step, budget_used(cfg, run, total_steps))
+                loss, chars = train_step(job, batches, lr)
+                run.step += 1
+                run.tokens += chars * dist.world
+                ep_loss, ep_n = ep_loss + loss, ep_n + 1
+                cps = (run.tokens - ep_tok0) / max(time.monotonic() - ep_t0, 1e-9)
+                progress.update(run.step, run.epoch, ep_loss / ep_n, cps, lr)
+                run.seconds = dist.shared_clock(before + time.monotonic() - t0)
+                budget_over = out_of_budget(cfg, run)  # the same on every rank
+                if run.step % job.steps_per_epoch and not budget_over:
+                    continue
+                # end of an epoch: rank 0 validates, saves and decides whether to stop
+                run.epoch += 1
                 progress.end()
-                train_bpc = ep_loss / ep_n / math.log(2)
-                if master:
-                    last_val = (
-                        evaluate_bpc(model, val_data, device) if val_data.numel() > 1 else train_bpc
-                    )
-                    history.append(
-                        {
-                            "epoch": epoch,
-                            "step": step,
-                            "tokens": tokens,
-                            "train_bpc": train_bpc,
-                            "val_bpc": last_val,
-                            "seconds": elapsed,
-                            "chars_per_s": cps,
-                        }
-                    )
-                    improved = last_val < best_val
-                    bad_epochs = 0 if improved else bad_epochs + 1
-                    best_val = min(best_val, last_val)
-                    pl = payload(last_val, elapsed)
-                    save_checkpoint(latest, pl)
-                    if improved:
-                        save_checkpoint(best, pl)
-                    if cfg.sample_chars:
-                        text = sample_text(
-                            model, vocab, cfg.sample_prefix, cfg.sample_chars, device, seed=epoch
-                        )
-                        with open(out / "samples.txt", "a", encoding="utf-8") as f:
-                            f.write(f"=== epoch {epoch} (val {last_val:.3f} bpc)\n{text}\n\n")
-                        log.debug("sample:\n%s", text)
-                    if cfg.plot:
-                        plot_history(history, out / "loss.png")
-                    (out / "history.json").write_text(json.dumps(history, indent=1))
-                    msg = (
-                        f"epoch {epoch}: train {train_bpc:.3f} bpc, val {last_val:.3f} bpc "
-                        f"(best {best_val:.3f}), {tokens:,} chars, {cps:,.0f} chars/s, {elapsed:.0f} s"
-                    )
-                    log.info(msg)
-                if (
-                    out_of_budget
-                    or epoch >= cfg.epochs
-                    or (cfg.patience and bad_epochs >= cfg.patience)
-                ):
-                    stop = True
-                ep_loss, ep_n, ep_t0, ep_tok0 = 0.0, 0, time.monotonic(), tokens
-    except KeyboardInterrupt:
-        interrupted = True
-        progress.end()
-        if master:
-            elapsed = time.monotonic() - t0 + elapsed_before
-            save_checkpoint(latest, payload(last_val if history else float("nan"), elapsed))
-            if not best.is_file():
-                save_checkpoint(best, payload(float("nan"), elapsed))
-            log.warning("interrupted: saved %s", latest)
+                if dist.master:
+                    end_epoch(job, run, ep_loss / ep_n / math.log(2), cps)
+                if dist.agree(should_stop(cfg, run, budget_over)):
+                    break
+                ep_loss, ep_n, ep_t0, ep_tok0 = 0.0, 0, time.monotonic(), run.tokens
+        except KeyboardInterrupt:
+            interrupted = True
+            progress.end()
+            run.seconds = before + time.monotonic() - t0
+            if dist.master:
+                save_interrupted(job, run)
     finally:
         restore()
-        if ddp:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
+        dist.close()
     return TrainResult(
-        best_val_bpc=best_val,
-        last_val_bpc=last_val,
-        tokens_seen=tokens,
-        steps=step,
-        epochs=epoch,
-        seconds=time.monotonic() - t0 + elapsed_before,
-        best_path=best,
-        latest_path=latest,
-        history=history,
+        best_val_bpc=run.best_val,
+        last_val_bpc=run.last_val,
+        tokens_seen=run.tokens,
+        steps=run.step,
+        epochs=run.epoch,
+        seconds=time.monotonic() - t0 + before,
+        best_path=job.best,
+        latest_path=job.latest,
+        history=run.history,
         interrupted=interrupted,
     )
