@@ -1,0 +1,209 @@
+"""``livernn render IN.abc --out OUT.mid|OUT.wav [--tune N] [--tempo BPM]``
+
+Plays an ABC file through the streaming interpreter and writes a standard MIDI file (with
+mido); ``.wav`` renders that MIDI file through FluidSynth. Each tune plays at its own ``Q:``
+(120 quarter notes per minute without one) unless ``--tempo`` is given; tunes follow each
+other with one bar of silence between them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from livernn.abc.events import Event, NoteEvent, TuneChange, TuneEnd, TuneStart
+from livernn.abc.interpreter import AbcInterpreter
+from livernn.abc.tunes import split_tunes
+from livernn.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+TICKS_PER_BEAT = 480
+SOUNDFONTS = (
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/soundfonts/default.sf2",
+    "/usr/share/soundfonts/FluidR3_GM.sf2",
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", metavar="IN.abc", help="ABC file (one or more tunes)")
+    parser.add_argument("--out", required=True, metavar="OUT", help="output .mid or .wav")
+    parser.add_argument(
+        "--tune",
+        type=int,
+        default=None,
+        metavar="N",
+        help="only the Nth tune of the file (1 = first)",
+    )
+    parser.add_argument(
+        "--tempo",
+        type=float,
+        default=None,
+        metavar="BPM",
+        help="quarter notes per minute for every tune (default: each tune's Q:, else 120)",
+    )
+    parser.add_argument(
+        "--channel", type=int, default=1, metavar="N", help="MIDI channel 1..16 (default 1)"
+    )
+    parser.add_argument(
+        "--program",
+        type=int,
+        default=None,
+        metavar="P",
+        help="General MIDI program 0..127 to select first",
+    )
+
+
+def interpret(text: str) -> list[Event]:
+    """All events of ``text`` read in one go (then flushed)."""
+    it = AbcInterpreter()
+    events = it.feed(text)
+    events += it.flush()
+    if it.skipped:
+        log.info("skipped %d unreadable character(s)", it.skipped)
+    return events
+
+
+def events_to_midi(
+    events: Iterable[Event],
+    *,
+    tempo: float | None = None,
+    channel: int = 0,
+    program: int | None = None,
+):  # -> mido.MidiFile
+    """A type-1 MIDI file: track 0 holds the tempo map, track 1 the notes. Tunes are laid
+    end to end with one bar of rest between them."""
+    import mido
+
+    tempo_msgs: list[tuple[int, int, mido.MetaMessage]] = []
+    note_msgs: list[tuple[int, int, mido.Message]] = []
+    offset = 0.0  # beat where the current tune starts
+    end = 0.0  # last beat used so far
+    bar = 4.0
+    for ev in events:
+        if isinstance(ev, NoteEvent):
+            on = round((offset + ev.onset) * TICKS_PER_BEAT)
+            off = max(on + 1, round((offset + ev.onset + ev.duration) * TICKS_PER_BEAT))
+            note_msgs.append(
+                (
+                    on,
+                    1,
+                    mido.Message("note_on", channel=channel, note=ev.pitch, velocity=ev.velocity),
+                )
+            )
+            note_msgs.append(
+                (off, 0, mido.Message("note_off", channel=channel, note=ev.pitch, velocity=0))
+            )
+            end = max(end, offset + ev.onset + ev.duration)
+        elif isinstance(ev, TuneStart):
+            offset = end + (bar if end > 0 else 0.0)
+            bar = ev.bar_beats or 4.0
+            bpm = tempo or ev.tempo or 120.0
+            tempo_msgs.append(
+                (
+                    round(offset * TICKS_PER_BEAT),
+                    0,
+                    mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm)),
+                )
+            )
+        elif isinstance(ev, TuneChange) and ev.tempo and tempo is None:
+            tick = round((offset + ev.beat) * TICKS_PER_BEAT)
+            tempo_msgs.append(
+                (tick, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(ev.tempo)))
+            )
+        elif isinstance(ev, TuneEnd):
+            end = max(end, offset + ev.beat)
+    mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+    for msgs, name in ((tempo_msgs, "tempo"), (note_msgs, "notes")):
+        track = mido.MidiTrack()
+        track.append(mido.MetaMessage("track_name", name=name, time=0))
+        if name == "notes" and program is not None:
+            track.append(mido.Message("program_change", channel=channel, program=program, time=0))
+        msgs.sort(key=lambda m: (m[0], m[1]))  # note_offs before note_ons on the same tick
+        now = 0
+        for tick, _, msg in msgs:
+            track.append(msg.copy(time=tick - now))
+            now = tick
+        track.append(mido.MetaMessage("end_of_track", time=0))
+        mid.tracks.append(track)
+    return mid
+
+
+def find_soundfont() -> str | None:
+    for path in SOUNDFONTS:
+        if Path(path).is_file():
+            return path
+    return None
+
+
+def midi_to_wav(mid_path: Path, wav_path: Path) -> None:
+    """Render ``mid_path`` with FluidSynth (``fluidsynth -ni -F``)."""
+    exe = shutil.which("fluidsynth")
+    if exe is None:
+        raise ConfigError(
+            "cannot write .wav: fluidsynth is not installed (apt-get install fluidsynth "
+            "fluid-soundfont-gm), or write a .mid instead"
+        )
+    sf2 = find_soundfont()
+    if sf2 is None:
+        raise ConfigError(
+            "cannot write .wav: no General MIDI soundfont found (apt-get install fluid-soundfont-gm)"
+        )
+    proc = subprocess.run(
+        [exe, "-ni", "-q", "-F", str(wav_path), "-r", "44100", sf2, str(mid_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if proc.returncode != 0 or not wav_path.is_file():
+        last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise ConfigError(f"fluidsynth failed to render {wav_path}: {last[0]}")
+
+
+def run(args: argparse.Namespace) -> int:
+    src = Path(args.input)
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in (".mid", ".midi", ".wav"):
+        raise ConfigError(f"--out must end in .mid or .wav, got {out.name!r}")
+    if args.tempo is not None and not 1.0 <= args.tempo <= 1000.0:
+        raise ConfigError(f"--tempo must be 1..1000 BPM, got {args.tempo}")
+    if not 1 <= args.channel <= 16:
+        raise ConfigError(f"--channel must be 1..16, got {args.channel}")
+    if args.program is not None and not 0 <= args.program <= 127:
+        raise ConfigError(f"--program must be 0..127, got {args.program}")
+    try:
+        text = src.read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise ConfigError(f"cannot read {src}: {e.strerror or e}") from None
+    if args.tune is not None:
+        tunes = split_tunes(text)
+        if not 1 <= args.tune <= len(tunes):
+            raise ConfigError(f"--tune must be 1..{len(tunes)} for {src.name}, got {args.tune}")
+        text = tunes[args.tune - 1]
+    events = interpret(text)
+    n_notes = sum(isinstance(e, NoteEvent) for e in events)
+    n_tunes = sum(isinstance(e, TuneStart) for e in events)
+    if n_tunes == 0:
+        raise ConfigError(
+            f"no tune found in {src} (a tune starts with X: and its header ends with K:)"
+        )
+    mid = events_to_midi(events, tempo=args.tempo, channel=args.channel - 1, program=args.program)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".wav":
+        with tempfile.TemporaryDirectory(prefix="livernn-render-") as tmp:
+            mid_path = Path(tmp) / "render.mid"
+            mid.save(mid_path)
+            midi_to_wav(mid_path, out)
+    else:
+        mid.save(out)
+    print(f"{out}: {n_tunes} tune(s), {n_notes} notes, {mid.length:.1f} s")
+    return 0
