@@ -124,8 +124,15 @@ class AbcInterpreter(NoteWriter):
             if self._mode == _BODY:  # (self._body, inlined: this is the hot loop)
                 lex = self._lex
                 lex.push(c)
-                if lex.out:
-                    self._tokens(lex.out)
+                tokens = lex.out
+                if tokens:  # (self._tokens, inlined)
+                    for t in tokens:
+                        if t is _BOUNDARY:
+                            if self._held is not None:
+                                self._finalize()
+                        else:
+                            _HANDLERS[t.__class__](self, t)
+                    tokens.clear()
             elif c == "\n":
                 line, self._line = self._line, ""
                 self._header_line(line)

@@ -46,6 +46,7 @@ _KEEPS_HELD = frozenset('<>-")`$y\\.~THuv')  # may come between a note and its '
 _QUIET_DECOS = frozenset("uvLMOPSJR")  # bowings, accents, mordents, segno...: no effect
 _IGNORED = frozenset(" \t\r\\`$y)")  # spacers, slur ends, continuations
 _INLINE_FIELDS = frozenset("KMLQPTWINRVUmrsw")
+_new = tuple.__new__
 _MAX_TEXT = 256  # longest quoted text / field / decoration read before giving up
 
 
@@ -85,7 +86,13 @@ class BodyLexer:
             return
         if self._line_blank and c not in " \t\r":
             self._line_blank = False
-        if self._st == _S_NONE:  # (the commonest state, inlined)
+        st = self._st
+        if st == _S_NOTE and c in _DIGITS:  # (the commonest states, inlined)
+            if self._nphase == 0:
+                self._nnum = min((self._nnum if self._nnum > 0 else 0) * 10 + ord(c) - 48, 9999)
+            else:
+                self._nden = min((self._nden if self._nden > 0 else 0) * 10 + ord(c) - 48, 9999)
+        elif st == _S_NONE:
             if self._bol:
                 self._bol = False
                 if c.isalpha() and c.isascii():
@@ -94,7 +101,7 @@ class BodyLexer:
                     return
             self._none(c)
         else:
-            _STATES[self._st](self, c)
+            _STATES[st](self, c)
 
     # ------------------------------------------------------------------ states
 
@@ -400,7 +407,12 @@ class BodyLexer:
             if inchord:
                 self._chord_notes = True
             base = self._nbase + 12 * self._noct
-            self.out.append(tk.Note(self._nletter, base, acc, self._units(), inchord))
+            if self._nslash == 0:  # (self._units, inlined)
+                units = float(self._nnum if self._nnum >= 0 else 1)
+            else:
+                units = self._units()
+            # tk.Note(...) without the Python-level __new__ of NamedTuple: notes are hot
+            self.out.append(_new(tk.Note, (self._nletter, base, acc, units, inchord)))
         elif kind == _K_REST:
             self.out.append(tk.Rest(self._units()))
         elif kind == _K_MREST:
@@ -466,23 +478,14 @@ def _finish_at_newline(lx: BodyLexer, st: int) -> bool:
     return False
 
 
-_STATES = (
-    BodyLexer._none,
-    BodyLexer._note_state,
-    BodyLexer._acc_state,
-    BodyLexer._bar_state,
-    BodyLexer._bracket_state,
-    BodyLexer._field0_state,
-    BodyLexer._infield_state,
-    BodyLexer._quote_state,
-    BodyLexer._bang_state,
-    BodyLexer._grace_state,
-    BodyLexer._paren_state,
-    BodyLexer._tuplet_state,
-    BodyLexer._comment_state,
-    BodyLexer._bol_state,
-    BodyLexer._fieldline_state,
-)  # fmt: skip  (indexed by state)
+# fmt: off
+_STATES = (  # indexed by state (_S_NONE is handled in push)
+    BodyLexer._none, BodyLexer._note_state, BodyLexer._acc_state, BodyLexer._bar_state,
+    BodyLexer._bracket_state, BodyLexer._field0_state, BodyLexer._infield_state,
+    BodyLexer._quote_state, BodyLexer._bang_state, BodyLexer._grace_state,
+    BodyLexer._paren_state, BodyLexer._tuplet_state, BodyLexer._comment_state,
+    BodyLexer._bol_state, BodyLexer._fieldline_state,
+)
 
 # What a character between tokens starts (outside a chord; not a note or accidental)
 _BETWEEN = {
@@ -494,4 +497,5 @@ _BETWEEN = {
     "]": BodyLexer._close_bracket, "+": BodyLexer._ignore,
 } | {c: BodyLexer._deco for c in _DECO_CHARS} | {
     c: BodyLexer._ignore for c in _IGNORED | _QUIET_DECOS
-}  # fmt: skip
+}
+# fmt: on

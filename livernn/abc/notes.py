@@ -24,6 +24,7 @@ _MAX_CHORD = 16  # notes kept in one chord
 _NO_BAR_ACC: tuple[int | None, ...] = (None,) * 7
 _TUPLET_Q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}  # q of (p when the tune does not say
 _EPS = 1e-9
+_new = tuple.__new__
 
 
 class NoteWriter:
@@ -218,7 +219,8 @@ class NoteWriter:
         if held is not None:
             self._tie = False
             self._emit_held(held)
-        self._held = Held(pitches, onset, dur, deco, self._unit, letter, base, units, dur)
+        # Held(...) without the Python-level __new__ of NamedTuple: this runs for every note
+        self._held = _new(Held, (pitches, onset, dur, deco, self._unit, letter, base, units, dur))
         self._pos = round(onset + dur, 9)
 
     def _finalize(self, force: bool = False) -> None:
