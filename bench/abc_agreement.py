@@ -1,25 +1,30 @@
 """Agreement of the ABC interpreter with abc2midi over the corpora, and what differs.
 
-    python bench/abc_agreement.py [--data ../shared/data]
+    python bench/abc_agreement.py [--data DIR]
 
 For every tune of each corpus, the note lists (pitch, onset, duration in 1/96 beats, repeats
-expanded) of the interpreter and of abc2midi (run as in livernn/abc/reference.py) are
+expanded) of the interpreter and of abc2midi (run as in tests/support/abc2midi.py) are
 compared. Prints the rate per file and the differing tunes grouped by the first thing that
-differs, with one example each (a Markdown table for BENCHMARKS.md).
+differs, with one example each (a Markdown table for BENCHMARKS.md). The corpora are
+data/irish.abc and the music21 package's collections (tests/support/corpora.py), or
+DIR/NAME.abc with ``--data DIR``.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import sys
 import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from livernn.abc import AbcInterpreter, NoteEvent
-from livernn.abc.reference import GRID, abc2midi_notes, split_tunes
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-CORPORA = ("irish", "ryans_mammoth", "airds_airs", "misc_folk")
+from livernn.abc import AbcInterpreter, NoteEvent  # noqa: E402
+from tests.support.abc2midi import GRID, abc2midi_notes, split_tunes  # noqa: E402
+from tests.support.corpora import CORPORA, corpus_text, where  # noqa: E402
 
 
 def first_difference(tune: str, ref: list) -> tuple[int, bool]:
@@ -84,18 +89,21 @@ def categorise(tune: str, ref: list | None, at: int, prefix: bool) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    ap.add_argument(
+        "--data", type=Path, default=None, help="read DIR/NAME.abc instead of the package corpora"
+    )
     args = ap.parse_args()
     counts: dict[str, Counter] = defaultdict(Counter)
     examples: dict[str, str] = {}
     print("| corpus | tunes | same notes as abc2midi | rate |\n|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="abc-agreement-") as tmp:
         for name in CORPORA:
-            path = Path(args.data) / f"{name}.abc"
-            if not path.is_file():
-                print(f"| {name} | (missing: {path}) | | |")
+            text = corpus_text(name, args.data)
+            if text is None:
+                missing = args.data / f"{name}.abc" if args.data else where(name)
+                print(f"| {name} | (missing: {missing}) | | |")
                 continue
-            tunes = split_tunes(path.read_text(encoding="utf-8", errors="replace"))
+            tunes = split_tunes(text)
             refs = abc2midi_notes(tunes, Path(tmp) / name)
             same = 0
             for tune, ref in zip(tunes, refs, strict=True):

@@ -1,6 +1,6 @@
 """Throughput of the streaming ABC interpreter.
 
-    python bench/abc_throughput.py [--data ../shared/data] [--repeats 5]
+    python bench/abc_throughput.py [--data DIR] [--repeats 5]
 
 Measures, on each corpus: characters per second fed all at once and fed one character at a
 time (the serve engine's way), and the cost of ``copy()`` + ``feed(c)`` for one candidate
@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from pathlib import Path
 
-from livernn.abc import AbcInterpreter
-from livernn.paths import BUILTIN_CORPUS
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-CORPORA = ("irish", "ryans_mammoth", "airds_airs", "misc_folk")
+from livernn.abc import AbcInterpreter  # noqa: E402
+from tests.support.corpora import CORPORA, corpus_text  # noqa: E402
 
 
 def rate_all_at_once(text: str) -> float:
@@ -58,7 +60,9 @@ def p99(xs: list[float]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    ap.add_argument(
+        "--data", type=Path, default=None, help="read DIR/NAME.abc instead of the package corpora"
+    )
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     print(
@@ -66,12 +70,9 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|")
     for name in CORPORA:
-        path = Path(args.data) / f"{name}.abc"
-        if not path.is_file():
-            path = Path(BUILTIN_CORPUS) if name == "irish" else path
-        if not path.is_file():
+        text = corpus_text(name, args.data)
+        if text is None:
             continue
-        text = path.read_text(encoding="utf-8", errors="replace")
         whole = [rate_all_at_once(text) for _ in range(args.repeats)]
         single = [rate_per_char(text) for _ in range(args.repeats)]
         costs = copy_feed_costs(text)

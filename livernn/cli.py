@@ -24,7 +24,7 @@ from livernn.errors import LivernnError
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("livernn.serve", "play the model live: OSC in, MIDI and OSC out"),
     "generate": ("livernn.generate", "generate text offline with onnxruntime"),
-    "render": ("livernn.abc.render", "render an ABC file to a MIDI (or WAV) file"),
+    "render": ("livernn.render", "render an ABC file to a MIDI (or WAV) file"),
     "train": ("training.cli", "train a character model (needs the [train] extra)"),
     "export": ("training.cli_export", "export a checkpoint to ONNX (needs the [train] extra)"),
     "info": ("livernn.info", "print the model card of an ONNX model"),

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from livernn.abc.tunes import TuneTracker
 from livernn.errors import ConfigError, ModelError
 from livernn.paths import DEFAULT_MODEL
 
@@ -25,37 +26,9 @@ def unescape_seed(text: str) -> str:
     return text.replace("\\n", "\n")
 
 
-class TuneCounter:
-    """Counts tunes that end in a stream of characters (pure; fed one character at a time).
-
-    A tune is in progress once a non-empty line has been seen; it ends at a blank line or at
-    the start of an ``X:`` line. ``feed`` returns how many characters at the end of the text
-    fed so far belong to the next tune (2 for a just-completed ``X:``, else 0) when a tune has
-    just ended, or ``None``.
-    """
-
-    def __init__(self) -> None:
-        self.completed = 0
-        self.line = ""  # the current line so far
-        self._in_tune = False
-
-    def feed(self, c: str) -> int | None:
-        ended: int | None = None
-        if c == "\n":
-            if self.line.strip():
-                self._in_tune = True
-            elif self._in_tune:
-                self._in_tune = False
-                ended = 0
-            self.line = ""
-        else:
-            self.line += c
-            if self.line == "X:" and self._in_tune:
-                self._in_tune = False
-                ended = 2
-        if ended is not None:
-            self.completed += 1
-        return ended
+#: Counts the tunes that end in a stream of characters (``livernn.abc.tunes.TuneTracker``:
+#: ``feed(c)`` returns 2 when an ``X:`` line just ended a tune, 0 for a blank line, else None).
+TuneCounter = TuneTracker
 
 
 def iter_generate(

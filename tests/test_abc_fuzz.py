@@ -17,7 +17,7 @@ from livernn.abc import (
     TuneEnd,
     TuneStart,
 )
-from livernn.abc.render import split_tunes
+from livernn.abc.tunes import split_tunes
 from livernn.paths import BUILTIN_CORPUS
 
 ABC_CHARS = "ABCDEFGabcdefgzxZ^_=,'/23456789|:[]()-<>{}\"!.~THuv%\\ \n\nX:K:M:L:Q:T:P:"

@@ -1,31 +1,30 @@
 """Golden comparison with abc2midi over every tune of the four corpora.
 
+The corpora are data/irish.abc and three music21 collections read from the installed
+``music21`` package (the ``[dev]`` extra; tests/support/corpora.py).
+
 abc2midi (Debian package abcmidi) plays each tune once per session (cached in a temporary
 directory); the interpreter must give the same note list (pitch, onset, duration in 1/96
 beats, repeats expanded) for at least 97% of the tunes of each file. How abc2midi is run,
-and which of its behaviours are neutralised, is in livernn/abc/reference.py.
+and which of its behaviours are neutralised, is in tests/support/abc2midi.py.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from livernn.abc import AbcInterpreter
-from livernn.abc.reference import (
+from tests.support.abc2midi import (
     abc2midi_notes,
     agreement,
     event_keys,
     have_abc2midi,
     split_tunes,
 )
-from livernn.paths import BUILTIN_CORPUS
+from tests.support.corpora import CORPORA, corpus_text, where
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-CORPORA = ("irish", "ryans_mammoth", "airds_airs", "misc_folk")
 BAR = 0.97
 
 pytestmark = pytest.mark.skipif(
@@ -33,24 +32,15 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def corpus_path(name: str) -> Path | None:
-    path = SHARED / f"{name}.abc"
-    if path.is_file():
-        return path
-    if name == "irish":
-        return Path(BUILTIN_CORPUS)
-    return None
-
-
 @pytest.fixture(scope="session")
 def golden(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[list[str], list]]:
     """abc2midi's notes for every tune of every corpus found, computed once per session."""
-    found = {n: p for n in CORPORA if (p := corpus_path(n)) is not None}
+    found = {n: t for n in CORPORA if (t := corpus_text(n)) is not None}
     work = tmp_path_factory.mktemp("abc2midi")
 
-    def one(item: tuple[str, Path]) -> tuple[str, tuple[list[str], list]]:
-        name, path = item
-        tunes = split_tunes(path.read_text(encoding="utf-8", errors="replace"))
+    def one(item: tuple[str, str]) -> tuple[str, tuple[list[str], list]]:
+        name, text = item
+        tunes = split_tunes(text)
         return name, (tunes, abc2midi_notes(tunes, work / name))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -63,7 +53,7 @@ def test_agreement_with_abc2midi(
     name: str, golden: dict, capsys: pytest.CaptureFixture[str]
 ) -> None:
     if name not in golden:
-        pytest.skip(f"{SHARED}/{name}.abc not found (the shared corpora sit beside the repo)")
+        pytest.skip(f"corpus {name} not found: {where(name)}")
     tunes, reference = golden[name]
     same, differ = agreement(tunes, reference)
     rate = same / len(tunes)

@@ -9,9 +9,9 @@ from pathlib import Path
 import mido
 import pytest
 
-from livernn.abc.reference import abc2midi_notes, have_abc2midi, midi_notes, split_tunes
 from livernn.cli import main
 from livernn.paths import BUILTIN_CORPUS
+from tests.support.abc2midi import abc2midi_notes, have_abc2midi, midi_notes, split_tunes
 
 TUNES = split_tunes(Path(BUILTIN_CORPUS).read_text(encoding="utf-8"))
 

@@ -1,7 +1,7 @@
 """Training corpora: load files, globs and folders; split into tunes or documents; clean; split.
 
 An ABC file is split into tunes (a tune starts at an ``X:`` line and ends at a blank line or
-the next ``X:``); any other UTF-8 text is one document per file or per blank-line block. The
+the next ``X:``, as ``livernn.abc.tunes`` defines); any other UTF-8 text is one document per file or per blank-line block. The
 optional cleaning for character models (``CleanOptions``) drops bookkeeping that a character
 model would only learn to imitate; the options are recorded in the model. The train/validation
 split is by tune or document (seeded), never by character offset.
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from livernn.abc.tunes import tune_texts
 from livernn.errors import CorpusError
 
 #: Header fields kept by cleaning: the ones that change the music (or name it).
@@ -158,24 +159,9 @@ def is_abc(text: str, path: Path | None = None) -> bool:
 
 
 def split_abc(text: str) -> list[str]:
-    """Tunes of an ABC collection: from each ``X:`` line to the next blank line or ``X:``."""
-    tunes: list[str] = []
-    cur: list[str] = []
-    for line in text.split("\n"):
-        if line.startswith("X:"):
-            if cur:
-                tunes.append("\n".join(cur))
-            cur = [line]
-        elif not line.strip():
-            if cur:
-                tunes.append("\n".join(cur))
-            cur = []
-        elif cur:
-            cur.append(line)
-        # text before the first X: (file header, comments) is not a tune
-    if cur:
-        tunes.append("\n".join(cur))
-    return [t.strip("\n") for t in tunes if t.strip()]
+    """Tunes of an ABC collection: from each ``X:`` line to the next blank line or ``X:``
+    (``livernn.abc.tunes``, the one definition of a tune's extent)."""
+    return tune_texts(text)
 
 
 def split_text(text: str, per: str = "blank") -> list[str]:

@@ -25,9 +25,17 @@ from pathlib import Path
 
 from livernn.abc.events import NoteEvent
 from livernn.abc.interpreter import AbcInterpreter, InterpreterOptions
-from livernn.abc.render import split_tunes
+from livernn.abc.tunes import split_tunes
 
-__all__ = ["abc2midi_notes", "agreement", "interpreter_notes", "midi_notes", "split_tunes"]
+__all__ = [
+    "abc2midi_notes",
+    "agreement",
+    "event_keys",
+    "have_abc2midi",
+    "interpreter_notes",
+    "midi_notes",
+    "split_tunes",
+]
 
 GRID = 96  # comparison resolution: ticks per beat
 NoteKey = tuple[int, int, int]  # pitch, onset, duration in 1/GRID beats

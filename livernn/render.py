@@ -18,6 +18,7 @@ from pathlib import Path
 
 from livernn.abc.events import Event, NoteEvent, TuneChange, TuneEnd, TuneStart
 from livernn.abc.interpreter import AbcInterpreter
+from livernn.abc.tunes import split_tunes
 from livernn.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -58,22 +59,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="P",
         help="General MIDI program 0..127 to select first",
     )
-
-
-def split_tunes(text: str) -> list[str]:
-    """The tunes of a file: each starts at an ``X:`` line (text before the first is dropped)."""
-    tunes: list[str] = []
-    current: list[str] | None = None
-    for line in text.splitlines(keepends=True):
-        if line.startswith("X:"):
-            if current is not None:
-                tunes.append("".join(current))
-            current = [line]
-        elif current is not None:
-            current.append(line)
-    if current is not None:
-        tunes.append("".join(current))
-    return tunes
 
 
 def interpret(text: str) -> list[Event]:
