@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from livernn import limits as L
 from livernn.abc.events import Event, NoteEvent, TuneChange, TuneEnd, TuneStart
 from livernn.abc.interpreter import AbcInterpreter
 from livernn.abc.tunes import split_tunes
@@ -82,6 +83,8 @@ def events_to_midi(
     end to end with one bar of rest between them."""
     import mido
 
+    from livernn.outputs import messages
+
     tempo_msgs: list[tuple[int, int, mido.MetaMessage]] = []
     note_msgs: list[tuple[int, int, mido.Message]] = []
     offset = 0.0  # beat where the current tune starts
@@ -91,33 +94,17 @@ def events_to_midi(
         if isinstance(ev, NoteEvent):
             on = round((offset + ev.onset) * TICKS_PER_BEAT)
             off = max(on + 1, round((offset + ev.onset + ev.duration) * TICKS_PER_BEAT))
-            note_msgs.append(
-                (
-                    on,
-                    1,
-                    mido.Message("note_on", channel=channel, note=ev.pitch, velocity=ev.velocity),
-                )
-            )
-            note_msgs.append(
-                (off, 0, mido.Message("note_off", channel=channel, note=ev.pitch, velocity=0))
-            )
+            note_msgs.append((on, 1, messages.note_on(channel + 1, ev.pitch, ev.velocity)))
+            note_msgs.append((off, 0, messages.note_off(channel + 1, ev.pitch)))
             end = max(end, offset + ev.onset + ev.duration)
         elif isinstance(ev, TuneStart):
             offset = end + (bar if end > 0 else 0.0)
             bar = ev.bar_beats or 4.0
             bpm = tempo or ev.tempo or 120.0
-            tempo_msgs.append(
-                (
-                    round(offset * TICKS_PER_BEAT),
-                    0,
-                    mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm)),
-                )
-            )
+            tempo_msgs.append((round(offset * TICKS_PER_BEAT), 0, messages.set_tempo(bpm)))
         elif isinstance(ev, TuneChange) and ev.tempo and tempo is None:
             tick = round((offset + ev.beat) * TICKS_PER_BEAT)
-            tempo_msgs.append(
-                (tick, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(ev.tempo)))
-            )
+            tempo_msgs.append((tick, 0, messages.set_tempo(ev.tempo)))
         elif isinstance(ev, TuneEnd):
             end = max(end, offset + ev.beat)
     mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
@@ -125,7 +112,7 @@ def events_to_midi(
         track = mido.MidiTrack()
         track.append(mido.MetaMessage("track_name", name=name, time=0))
         if name == "notes" and program is not None:
-            track.append(mido.Message("program_change", channel=channel, program=program, time=0))
+            track.append(messages.program(channel + 1, program))
         msgs.sort(key=lambda m: (m[0], m[1]))  # note_offs before note_ons on the same tick
         now = 0
         for tick, _, msg in msgs:
@@ -174,12 +161,11 @@ def run(args: argparse.Namespace) -> int:
     suffix = out.suffix.lower()
     if suffix not in (".mid", ".midi", ".wav"):
         raise ConfigError(f"--out must end in .mid or .wav, got {out.name!r}")
-    if args.tempo is not None and not 1.0 <= args.tempo <= 1000.0:
-        raise ConfigError(f"--tempo must be 1..1000 BPM, got {args.tempo}")
-    if not 1 <= args.channel <= 16:
-        raise ConfigError(f"--channel must be 1..16, got {args.channel}")
-    if args.program is not None and not 0 <= args.program <= 127:
-        raise ConfigError(f"--program must be 0..127, got {args.program}")
+    if args.tempo is not None:
+        L.TEMPO.check(args.tempo, "--tempo")
+    L.CHANNEL.check(args.channel, "--channel")
+    if args.program is not None:
+        L.PROGRAM.check(args.program, "--program")
     try:
         text = src.read_text(encoding="utf-8", errors="replace")
     except OSError as e:

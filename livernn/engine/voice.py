@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from livernn.abc import tunes
 from livernn.abc.events import Bar, NoteEvent, TuneChange, TuneEnd, TuneStart
 from livernn.config import VoiceConfig
 from livernn.sampling import SamplingParams, sample
@@ -138,14 +139,14 @@ class Voice:
         self.new_text.append(text)
         for c in text:
             if c == "\n":
-                if self.line.startswith("X:"):
+                if tunes.starts_tune(self.line):
                     self.in_header = True
                 elif self.line.startswith("K:"):
                     self.in_header = False
                 self.line = ""
             else:
                 self.line += c
-                if self.line == "X:":
+                if self.line == tunes.TUNE_START:
                     self.tail = ""
         self.tail = (self.tail + text)[-TEXT_TAIL:]
         self.silent += len(text)
