@@ -63,6 +63,7 @@ class EngineConfig:
     tick: float = 0.01  # seconds the engine sleeps at most when idle
     command_queue: int = 1024  # bounded queue of validated OSC commands
     commands_per_tick: int = 256
+    coalesce: bool = True  # superseded seeds and primes in one iteration are not applied
     status_interval: float = 0.1  # seconds between live view refreshes
     expand_repeats: bool = True  # play :| sections again (as abc2midi); False: as written
     max_repeat_beats: float = 64.0  # a longer :| section plays on: bounds how far ahead a voice is

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from livernn import contract as C
+from livernn.vocab import printable
 
 if TYPE_CHECKING:
     from livernn.model import OnnxModel
@@ -85,7 +86,11 @@ def _chars(chars: tuple[str, ...]) -> str:
 
 
 def model_card(model: OnnxModel, parameters: int | None) -> list[str]:
-    """The lines ``livernn info`` prints."""
+    """The lines ``livernn info`` prints (control characters escaped)."""
+    return [printable(line) for line in _card(model, parameters)]
+
+
+def _card(model: OnnxModel, parameters: int | None) -> list[str]:
     m = model.meta
     p = m.props
     arch = f"{m.cell.upper()}, {m.layers} layers x {m.hidden} hidden (state {m.state_size})"

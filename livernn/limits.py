@@ -73,6 +73,12 @@ LISTEN_PORT = Limit("--osc-port", 0, 65535, integer=True)  # 0: any free port
 PORT = Limit("port", 1, 65535, integer=True)
 MAX_PACKET = Limit("--max-packet", 64, 65507, integer=True)  # 65507: the largest UDP payload
 
+# A batched step of every voice must take at most this long at load, or serve refuses the
+# model (--allow-slow-model plays it anyway): 100 characters a second per voice, which a
+# voice writing sixteenths at 300 BPM (about 20 notes and 60 characters a second) needs with
+# room to spare for the interpreter, sampling and sending.
+MAX_STEP_SECONDS = 0.010
+
 MAX_TEXT = 4096  # characters of seed or prime text in one OSC message
 MAX_PRIMED = 16 * MAX_TEXT  # primed characters waiting per voice
 MAX_VOICE_ADDRESS = 999  # /livernn/voice/N/...: N has at most 3 digits

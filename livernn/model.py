@@ -108,6 +108,7 @@ class OnnxModel:
         self.voices = voices
         self.threads = threads
         self._lock = threading.RLock()
+        self._warned_nonfinite = False
         if not self.path.is_file():
             what = "is a directory" if self.path.is_dir() else "not found"
             raise ModelError(f"model file {what}: {self.path}")
@@ -156,6 +157,8 @@ class OnnxModel:
     def _session(self, data: bytes, providers: list[str]):
         import onnxruntime as ort
 
+        if hasattr(ort, "disable_telemetry_events"):  # no events about this machine queued
+            ort.disable_telemetry_events()
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
@@ -173,28 +176,57 @@ class OnnxModel:
         sizes = m.sizes()
         _check_io("input", sess.get_inputs(), INPUTS, sizes)
         _check_io("output", sess.get_outputs(), OUTPUTS, sizes)
-        # One real step pins the dynamic axes the signature leaves open.
-        tokens = np.zeros((1, 1), dtype=np.int64)
-        state = np.zeros((m.layers, 1, m.state_size), dtype=np.float32)
-        try:
-            logits, state_out = sess.run(list(OUTPUT_NAMES), {TOKENS: tokens, STATE: state})
-        except Exception as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ModelError(
-                f"fails on one step with the metadata's shapes ({first[:200]})"
-            ) from None
-        if logits.shape != (1, 1, len(m.vocab)):
-            raise ModelError(
-                f"gives logits of shape {list(logits.shape)} for one character, expected "
-                f"[1, 1, {len(m.vocab)}] (vocabulary size {len(m.vocab)})"
-            )
-        if state_out.shape != state.shape:
-            raise ModelError(
-                f"gives state_out of shape {list(state_out.shape)}, expected "
-                f"{list(state.shape)} from the metadata"
-            )
-        if logits.dtype != np.float32 or state_out.dtype != np.float32:
-            raise ModelError("outputs must be float32")
+        # Real runs pin the dynamic axes the signature leaves open: one step, and batches of
+        # several lengths (a model whose logits' width follows the input is refused).
+        for b, t in ((1, 1), (2, 3), (1, 7)):
+            tokens = np.zeros((b, t), dtype=np.int64)
+            state = np.zeros((m.layers, b, m.state_size), dtype=np.float32)
+            try:
+                logits, state_out = sess.run(list(OUTPUT_NAMES), {TOKENS: tokens, STATE: state})
+            except Exception as e:
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise ModelError(
+                    f"fails on tokens [{b}, {t}] with the metadata's shapes ({first[:200]})"
+                ) from None
+            what = "one character" if (b, t) == (1, 1) else f"tokens [{b}, {t}]"
+            if logits.shape != (b, t, len(m.vocab)):
+                raise ModelError(
+                    f"gives logits of shape {list(logits.shape)} for {what}, expected "
+                    f"[{b}, {t}, {len(m.vocab)}] (vocabulary size {len(m.vocab)})"
+                )
+            if state_out.shape != state.shape:
+                raise ModelError(
+                    f"gives state_out of shape {list(state_out.shape)}, expected "
+                    f"{list(state.shape)} from the metadata"
+                )
+            if logits.dtype != np.float32 or state_out.dtype != np.float32:
+                raise ModelError("outputs must be float32")
+            if not self._finite(logits):
+                break  # said once, at load
+
+    def _finite(self, logits: np.ndarray) -> bool:
+        """False (and one warning, the first time) when logits hold NaN or infinity: the
+        model's weights are broken and what it plays is noise."""
+        if self._warned_nonfinite or np.isfinite(logits).all():
+            return True
+        self._warned_nonfinite = True
+        log.warning(
+            "%s gives logits that are not finite (NaN or infinity): its weights are broken; "
+            "it plays uniformly random characters", self.path,
+        )  # fmt: skip
+        return False
+
+    def time_step(self, repeats: int = 7) -> float:
+        """The median seconds of one batched step of every voice (the state is kept)."""
+        saved = self._state.copy()
+        tok = np.zeros(self.voices, dtype=np.int64)
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            self.step(tok)
+            times.append(time.perf_counter() - t0)
+        self.set_state(None, saved)
+        return float(np.median(times[1:] if len(times) > 1 else times))
 
     def _faster(self, gpu, cpu) -> bool:
         """auto: time a batched step of all voices on each session, pick CUDA if clearly faster."""
@@ -306,6 +338,7 @@ class OnnxModel:
             state = np.ascontiguousarray(self._state[:, v : v + 1, :])
             logits, new = self._run({TOKENS: ids[None, :], STATE: state})
             self._state[:, v, :] = new[:, 0, :]
+        self._finite(logits)
         return logits[0, -1].copy()
 
     def step(
@@ -340,6 +373,7 @@ class OnnxModel:
             state = self._state[:, vs, :]  # fancy indexing: a contiguous copy
             logits, new = self._run({TOKENS: tok.astype(np.int64)[:, None], STATE: state})
             self._state[:, vs, :] = new
+        self._finite(logits)
         return logits[:, 0, :]
 
     def _step_all(self, tok: np.ndarray) -> np.ndarray:
@@ -351,4 +385,6 @@ class OnnxModel:
             raise ModelError(f"model run failed: {str(e).strip().splitlines()[0][:200]}") from None
         # The new state is in dst; swap so self._state always names the current one.
         self._state, self._other = dst, self._state
-        return self._logits[:, 0, :].copy()
+        out = self._logits[:, 0, :].copy()
+        self._finite(out)
+        return out

@@ -24,6 +24,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     g.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1)")
     g.add_argument("--voices", type=int, default=1, help="independent voices (default 1)")
+    g.add_argument(
+        "--allow-slow-model",
+        action="store_true",
+        help="play a model too slow for real time with these voices (a warning, not an error)",
+    )
 
     g = p.add_argument_group("OSC")
     g.add_argument("--osc-host", default="127.0.0.1", help="listen address (default %(default)s)")
@@ -273,6 +278,25 @@ def install_signals(server) -> dict:
     return old
 
 
+def check_speed(model, path, allow_slow: bool) -> None:
+    """Refuse (or, with --allow-slow-model, warn about) a model whose batched step of every
+    voice is slower than real time needs (``limits.MAX_STEP_SECONDS``), measured at load."""
+    from livernn import limits as L
+    from livernn.errors import ModelError
+
+    step = model.time_step()
+    if step <= L.MAX_STEP_SECONDS:
+        return
+    msg = (
+        f"{path}: one step of {model.voices} voice(s) takes {step * 1e3:.1f} ms, more than the"
+        f" {L.MAX_STEP_SECONDS * 1e3:g} ms real time needs (100 characters a second per voice);"
+        " notes would come late"
+    )
+    if not allow_slow:
+        raise ModelError(msg + " (--allow-slow-model plays it anyway, or use fewer --voices)")
+    _say("warning: " + msg)
+
+
 def _say(msg: str) -> None:
     print(f"livernn: {msg}", file=sys.stderr, flush=True)
 
@@ -287,6 +311,7 @@ def run(args: argparse.Namespace) -> int:
     )
     for v in cfg.engine.voices:
         model.vocab.encode(v.seed)  # an unknown character is a clear error before anything opens
+    check_speed(model, cfg.model, allow_slow=args.allow_slow_model)
     server = build_server(cfg, model)
     assert server.endpoint is not None
     host, port = server.endpoint.address

@@ -12,6 +12,7 @@ import sys
 from typing import Any, TextIO
 
 from livernn.outputs.base import Monitor, TuneInfo
+from livernn.vocab import printable
 
 CLEAR_LINE = "\x1b[K"
 HOME = "\x1b[H"
@@ -20,10 +21,13 @@ BOLD, DIM, RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 
 
 def tune_line(voice: int, tune: TuneInfo) -> str:
-    """One line describing a tune that starts (for logs and the view)."""
+    """One line describing a tune that starts (for logs and the view), control characters
+    escaped."""
     q = f", Q: {tune.tempo:g}" if tune.tempo else ""
     title = tune.title or "(untitled)"
-    return f"voice {voice + 1} tune {tune.tune + 1}: {title} (K: {tune.key or '?'}, M: {tune.meter or '?'}{q})"
+    return printable(
+        f"voice {voice + 1} tune {tune.tune + 1}: {title} (K: {tune.key or '?'}, M: {tune.meter or '?'}{q})"
+    )
 
 
 def _fit(s: str, width: int) -> str:
@@ -48,7 +52,7 @@ def render(
             f"{b}[{v['voice']}]{r} ch {v['channel']}  T={v['temperature']:.2f}"
             + (f" k={v['top_k']}" if v.get("top_k") else "")
             + (f" p={v['top_p']:.2f}" if v.get("top_p", 1.0) < 1.0 else "")
-            + f"  {b}{v.get('title') or '(untitled)'}{r}  K:{v.get('key') or '?'}"
+            + f"  {b}{printable(v.get('title') or '(untitled)')}{r}  K:{printable(v.get('key') or '?')}"
             f" M:{v.get('meter') or '?'}{q}  tunes {v.get('tunes', 0)} notes {v.get('notes', 0)}"
             + ("" if v.get("running") else "  (stopped)")
         )
@@ -62,7 +66,7 @@ def render(
             text_lines = (v.get("text") or "").split("\n")[-per:]
             if len(voices) > 1:
                 lines.append(f"{d}-- voice {v['voice']} --{r}")
-            lines.extend(text_lines)
+            lines.extend(printable(t) for t in text_lines)  # a crafted vocabulary: no escapes
     return "\n".join(
         _fit(line, width) + (CLEAR_LINE if ansi else "") for line in lines[: height - 1]
     )

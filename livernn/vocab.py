@@ -26,6 +26,8 @@ class Vocab:
         for c in chars:
             if not isinstance(c, str) or len(c) != 1:
                 raise VocabError(f"vocabulary entries must be single characters, got {c!r}")
+            if 0xD800 <= ord(c) <= 0xDFFF:  # not text: it cannot be printed or encoded
+                raise VocabError(f"vocabulary entry U+{ord(c):04X} is a lone surrogate, not text")
         if len(set(chars)) != len(chars):
             raise VocabError("vocabulary has duplicate characters")
         self._chars: tuple[str, ...] = tuple(chars)
@@ -105,3 +107,16 @@ class Vocab:
     def decode(self, ids: Iterable[int]) -> str:
         chars = self._chars
         return "".join(chars[int(i)] for i in ids)
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character escaped (``\\x1b``, ``\\u009b`` ...): a crafted
+    model's metadata must not clear the screen or retitle the window (issue 14.10)."""
+    out = []
+    for c in text:
+        o = ord(c)
+        if o < 0x20 or 0x7F <= o <= 0x9F or 0xD800 <= o <= 0xDFFF or c in "\u2028\u2029":
+            out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}")
+        else:
+            out.append(c)
+    return "".join(out)

@@ -32,13 +32,19 @@ def gru_model(
     names: tuple[str, str, str, str] = ("tokens", "state", "logits", "state_out"),
     tokens_dtype: int | None = None,
     dynamic_vocab: bool = False,
+    time_dependent: bool = False,
+    nan_weights: bool = False,
+    slow: int = 0,
 ):
     """An ``onnx.ModelProto`` with random weights (``scale`` sets how peaked the logits are).
 
     ``metadata`` overrides/extends the livernn.* props; ``drop_keys`` removes some;
     ``vocab_out`` makes the output layer a different size than the vocabulary; ``names`` and
     ``tokens_dtype`` break the I/O contract on purpose; ``dynamic_vocab`` leaves the logits'
-    last axis unnamed in the signature (only a real run shows its size).
+    last axis unnamed in the signature (only a real run shows its size); ``time_dependent``
+    makes the logits' width T * V (right for one character only); ``nan_weights`` puts NaN
+    in the output bias; ``slow`` adds a [slow, slow] matrix product per step that depends on
+    the input (so it cannot be folded away).
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -93,15 +99,46 @@ def gru_model(
         finals.append(f"hN{i}")
     nodes.append(helper.make_node("Concat", finals, [state_out_name], axis=0))
     nodes.append(helper.make_node("Transpose", [x], ["h_bth"], perm=[1, 0, 2]))
+    bout = w(Vo, s=0.1)
+    if nan_weights:
+        bout[:] = np.nan
     inits += [
         numpy_helper.from_array(w(H, Vo, s=scale * 4 / np.sqrt(H)), "Wout"),
-        numpy_helper.from_array(w(Vo, s=0.1), "bout"),
+        numpy_helper.from_array(bout, "bout"),
     ]
     nodes.append(helper.make_node("MatMul", ["h_bth", "Wout"], ["lin"]))
     if dynamic_vocab:  # a reshape to a runtime-computed shape hides V from shape inference
         nodes.append(helper.make_node("Add", ["lin", "bout"], ["pre"]))
         nodes.append(helper.make_node("Shape", ["pre"], ["pre_shape"]))
         nodes.append(helper.make_node("Reshape", ["pre", "pre_shape"], [logits_name]))
+    elif time_dependent or slow:
+        nodes.append(helper.make_node("Add", ["lin", "bout"], ["pre"]))
+        last = "pre"
+        if slow:
+            inits.append(numpy_helper.from_array(np.array([slow, slow], dtype=np.int64), "nn"))
+            nodes += [
+                helper.make_node("Cast", [tok_name], ["tokf"], to=TensorProto.FLOAT),
+                helper.make_node("ReduceSum", ["tokf"], ["toks"], keepdims=0),
+                helper.make_node("Expand", ["toks", "nn"], ["big"]),
+                helper.make_node("MatMul", ["big", "big"], ["prod"]),
+                helper.make_node("ReduceMin", ["prod"], ["pmin"], keepdims=0),
+                helper.make_node("Mul", ["pmin", "zero"], ["nothing"]),
+                helper.make_node("Add", [last, "nothing"], ["slow_out"]),
+            ]
+            inits.append(numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero"))
+            last = "slow_out"
+        if time_dependent:  # tile the last axis T times: [B, T, V] -> [B, T, T*V]
+            inits.append(numpy_helper.from_array(np.array([1, 1], dtype=np.int64), "ones2"))
+            inits.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "i1"))
+            inits.append(numpy_helper.from_array(np.array([2], dtype=np.int64), "i2"))
+            nodes += [
+                helper.make_node("Shape", [tok_name], ["tshape"]),
+                helper.make_node("Slice", ["tshape", "i1", "i2"], ["tlen"]),
+                helper.make_node("Concat", ["ones2", "tlen"], ["reps"], axis=0),
+                helper.make_node("Tile", [last, "reps"], ["tiled"]),
+            ]
+            last = "tiled"
+        nodes.append(helper.make_node("Identity", [last], [logits_name]))
     else:
         nodes.append(helper.make_node("Add", ["lin", "bout"], [logits_name]))
 
@@ -114,7 +151,8 @@ def gru_model(
         ],
         [
             helper.make_tensor_value_info(
-                logits_name, TensorProto.FLOAT, ["batch", "time", "v" if dynamic_vocab else Vo]
+                logits_name, TensorProto.FLOAT,
+                ["batch", "time", "v" if dynamic_vocab or time_dependent else Vo],
             ),
             helper.make_tensor_value_info(state_out_name, TensorProto.FLOAT, [L, "batch", H]),
         ],

@@ -74,6 +74,13 @@ ROWS = [
     Row("unreadable corpus (not UTF-8)", ("train", "--corpus", "{dir}/binary.abc", "--out", "{dir}/run"), r"is not UTF-8"),
     Row("empty corpus", ("train", "--corpus", "{dir}/empty.abc", "--out", "{dir}/run"), r"has no text"),
     Row("corpus folder without .abc/.txt", ("train", "--corpus", "{dir}/emptydir", "--out", "{dir}/run"), r"has no .* files"),
+    Row("vocabulary with a lone surrogate", ("info", "{dir}/surrogate.onnx"), r"lone surrogate, not text"),
+    Row("serve, vocabulary with a lone surrogate", ("serve", "--model", "{dir}/surrogate.onnx"), r"lone surrogate, not text"),
+    Row("logits' width follows the input length", ("serve", "--model", "{dir}/timewide.onnx"), r"gives logits of shape \[2, 3, \d+\] for tokens \[2, 3\]"),
+    Row("model too slow for real time", ("serve", "--model", "{dir}/slow.onnx"), r"takes [\d.]+ ms, more than the 10 ms real time needs .*--allow-slow-model"),
+    Row("--allow with a hostname", ("serve", "--model", "{model}", "--allow", "myhost.local"), r"--allow takes IP addresses or CIDR ranges"),
+    Row("--record onto an existing file", ("serve", "--model", "{model}", "--record", "{dir}/text.onnx"), r"cannot record to .*the file exists \(--force overwrites it\)"),
+    Row("--record onto a folder", ("serve", "--model", "{model}", "--record", "{dir}/emptydir"), r"cannot record to .*it is a folder"),
     Row("export a pickle that is not a checkpoint", ("export", "{dir}/evil.pt", "--out", "{dir}/x.onnx"), r"is not a livernn checkpoint \(it holds Python objects"),
 ]  # fmt: skip
 
@@ -100,6 +107,9 @@ def make_files(d: Path, model: Path) -> None:
 
     save_gru(d / "dtype.onnx", tokens_dtype=TensorProto.FLOAT)
     save_gru(d / "vocab.onnx", vocab_out=len(CHARS) + 3)
+    save_gru(d / "surrogate.onnx", chars=[*CHARS[:-1], "\ud800"])
+    save_gru(d / "timewide.onnx", time_dependent=True)
+    save_gru(d / "slow.onnx", slow=1500)
     (d / "binary.abc").write_bytes(b"X:1\n\xff\xfe\x00garbage")
     (d / "empty.abc").write_text("")
     (d / "emptydir").mkdir()

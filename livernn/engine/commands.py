@@ -44,6 +44,25 @@ def apply(engine: Engine, cmd: Command) -> str | None:
     return handler(engine, cmd, targets)
 
 
+def coalesce(batch: list[Command]) -> list[Command]:
+    """The commands of one engine iteration with superseded seeds and primes left out: the
+    last seed to a voice wins over earlier seeds and primes to it, the last prime over
+    earlier primes (a seed storm to one voice costs one reseed per iteration, so it cannot
+    starve the voices that play; issue 14.7). Order is kept; everything else is applied."""
+    seeded: set[int | None] = set()  # voices (None: all) with a later seed
+    primed: set[int | None] = set()
+    keep: list[Command] = []
+    for cmd in reversed(batch):
+        if cmd.name in ("seed", "prime"):
+            later = seeded | primed if cmd.name == "prime" else seeded
+            if None in later or cmd.voice in later:
+                continue
+            (seeded if cmd.name == "seed" else primed).add(cmd.voice)
+        keep.append(cmd)
+    keep.reverse()
+    return keep
+
+
 # -- text ----------------------------------------------------------------------------------
 
 

@@ -384,12 +384,17 @@ class Engine:
     # -- commands --------------------------------------------------------------------------
 
     def _apply_commands(self) -> None:
-        for _ in range(self.config.commands_per_tick):
+        batch = []
+        while len(batch) < self.config.commands_per_tick:
             cmd = self.commands.take()
             if cmd is None:
-                return
+                break
             if cmd.sender is not None and self.subscriptions is not None:
                 self.subscriptions.renew(cmd.sender, self.clock.now())  # any message renews
+            batch.append(cmd)
+        if self.config.coalesce:
+            batch = commands.coalesce(batch)
+        for cmd in batch:
             try:
                 err = self.apply(cmd)
             except LivernnError as e:
