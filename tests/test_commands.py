@@ -24,3 +24,62 @@ def test_an_address_without_a_handler_is_refused(monkeypatch):
     monkeypatch.delitem(commands.HANDLERS, "tempo")
     with pytest.raises(LivernnError, match="no handler for \\['tempo'\\]"):
         commands.check_table()
+
+
+def test_the_last_seed_to_a_voice_wins_within_one_iteration():
+    from livernn.osc import Command
+
+    batch = [
+        Command("seed", "X:1\n", 1), Command("prime", "abc", 1), Command("tempo", 90.0),
+        Command("seed", "X:2\n", 1), Command("seed", "X:3\n", 0), Command("prime", "d", 0),
+        Command("prime", "e", 0), Command("seed", "X:4\n", None), Command("prime", "f", 1),
+    ]  # fmt: skip
+    kept = commands.coalesce(batch)
+    assert kept == [
+        Command("tempo", 90.0),
+        Command("seed", "X:4\n", None),
+        Command("prime", "f", 1),
+    ]
+    # a later seed to one voice does not cancel an earlier seed to every voice
+    assert commands.coalesce([Command("seed", "A", None), Command("seed", "B", 0)]) == [
+        Command("seed", "A", None), Command("seed", "B", 0),
+    ]  # fmt: skip
+
+
+def test_a_seed_storm_plays_exactly_what_the_last_seed_plays():
+    """Fifty seeds to voice 2 in one iteration cost one reseed, and the notes are those of
+    the last seed alone (fake clock, scripted model)."""
+    from livernn.clock import FakeClock
+    from livernn.config import EngineConfig, VoiceConfig
+    from livernn.engine import Engine
+    from livernn.osc import Command
+    from tests.support.recording import RecordingOutput
+    from tests.support.scripted import ScriptedModel
+
+    tune = "X:1\nT:S\nM:4/4\nL:1/8\nK:D\nDEFG ABcd|"
+
+    def play(seeds: list[str]) -> tuple[list[tuple[float, int]], int]:
+        rec = RecordingOutput()
+        clock = FakeClock(100.0)
+        vcs = (
+            VoiceConfig(rng_seed=0, temperature=0.05),
+            VoiceConfig(channel=2, rng_seed=1, temperature=0.05),
+        )
+        model = ScriptedModel([tune, tune])
+        resets = []
+        reset = model.reset
+        model.reset = lambda voice=None: (resets.append(voice), reset(voice))  # type: ignore[method-assign]
+        eng = Engine(model, [rec], EngineConfig(voices=vcs), clock=clock)
+        eng.run_until(clock.now() + 1.0)
+        resets.clear()
+        for s in seeds:
+            assert eng.submit(Command("seed", s, 1))
+        eng.run_until(clock.now() + 3.0)
+        eng.close()
+        return [(round(n.t, 6), n.pitch) for n in rec.notes() if n.voice == 1], len(resets)
+
+    last = "X:9\nT:L\nM:4/4\nL:1/8\nK:G\nGABc dedc|"
+    storm = [f"X:{i}\nT:x\nM:3/4\nL:1/8\nK:C\nCDE FGA|" for i in range(49)] + [last]
+    notes, resets = play(storm)
+    assert (notes, resets) == play([last])
+    assert resets == 1 and notes
