@@ -83,3 +83,26 @@ def test_a_seed_storm_plays_exactly_what_the_last_seed_plays():
     notes, resets = play(storm)
     assert (notes, resets) == play([last])
     assert resets == 1 and notes
+
+
+def test_a_refused_prime_changes_no_voice():
+    """Refused for voice 2 (its buffer full), a prime to every voice used to be applied to
+    voice 1 already."""
+    from livernn.clock import FakeClock
+    from livernn.config import EngineConfig, VoiceConfig
+    from livernn.engine import Engine
+    from livernn.limits import MAX_PRIMED
+    from livernn.osc import Command
+    from tests.support.recording import RecordingOutput
+    from tests.support.scripted import ScriptedModel
+
+    tune = "X:1\nT:S\nM:4/4\nL:1/8\nK:D\nDEFG ABcd|"
+    vcs = (VoiceConfig(), VoiceConfig(channel=2))
+    eng = Engine(
+        ScriptedModel([tune, tune]), [RecordingOutput()],
+        EngineConfig(voices=vcs, autostart=False), clock=FakeClock(0.0),
+    )  # fmt: skip
+    eng.voices[1].forced.extend("a" * MAX_PRIMED)
+    before = [len(v.forced) for v in eng.voices]
+    assert eng.apply(Command("prime", "abc|")) == "too much primed text waiting"
+    assert [len(v.forced) for v in eng.voices] == before
