@@ -1,3 +1,5 @@
+"""``python -m livernn``: the same as the ``livernn`` command."""
+
 import sys
 
 from livernn.cli import main

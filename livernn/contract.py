@@ -116,6 +116,27 @@ REQUIRED_KEYS: tuple[str, ...] = (
 )
 
 
+#: What each key holds (docs/DESIGN.md's contract table is made from this).
+MEANINGS: dict[str, str] = {
+    K_FORMAT: "integer format version of this contract (bumped on any change)",
+    K_VOCAB: "JSON list of the characters; index = id",
+    K_CELL: "gru, lstm or rnn",
+    K_LAYERS: "stacked layers L",
+    K_HIDDEN: "hidden size per layer",
+    K_STATE_SIZE: "S: hidden for GRU/RNN, 2*hidden for LSTM (h then c)",
+    K_CORPUS: "what it was trained on",
+    K_VAL_BPC: "held-out bits per character (nan: not measured)",
+    K_TOKENS_SEEN: "characters seen in training",
+    K_EMBEDDING: "embedding size",
+    K_DROPOUT: "dropout used in training",
+    K_CLEAN: "the cleaning applied to the corpus (JSON)",
+    K_CONFIG: "the model configuration (JSON)",
+    K_PARAMETERS: "number of weights (livernn info shows it)",
+    K_TRAIN_CONFIG: "the training configuration (JSON)",
+    K_STEPS: "optimiser steps taken",
+}
+
+
 def key(name: str) -> str:
     """``livernn.NAME`` (a name that already has the prefix is kept)."""
     return name if name.startswith(PREFIX) else PREFIX + name

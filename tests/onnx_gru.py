@@ -3,7 +3,7 @@
 An independent check of the runtime loader (it does not share code with training/export) and
 a quick way to make models of any size for tests and benchmarks. The graph is
 Gather(embedding) -> L x ONNX GRU (linear_before_reset=1, as PyTorch) -> MatMul + Add, with the
-DESIGN.md names ``tokens``/``state`` -> ``logits``/``state_out``.
+docs/DESIGN.md names ``tokens``/``state`` -> ``logits``/``state_out``.
 """
 
 from __future__ import annotations

@@ -58,9 +58,7 @@ def osc_block() -> str:
         )
         if a.text:
             args += " ..."
-        rows.append(
-            f"| `{path}` | {args or '-'} | {'yes' if a.per_voice else 'no'} | {a.help} |"
-        )
+        rows.append(f"| `{path}` | {args or '-'} | {'yes' if a.per_voice else 'no'} | {a.help} |")
     rows += ["", "Out (to subscribers, `--osc-out`, and replies to the sender):", ""]
     rows += ["| address | args |", "|---|---|"]
     rows += [f"| `{path}` | {args} |" for path, args in OUT_ADDRESSES.items()]
@@ -68,36 +66,20 @@ def osc_block() -> str:
 
 
 def contract_block() -> str:
-    try:
-        from livernn import contract
-    except ImportError:
-        return "(livernn/contract.py is not there yet)"
-    keys = getattr(contract, "METADATA", None) or getattr(contract, "KEYS", None)
-    rows = ["| key | meaning |", "|---|---|"]
-    if isinstance(keys, dict):
-        for k, v in keys.items():
-            meaning = getattr(v, "help", None) or getattr(v, "doc", None) or str(v)
-            rows.append(f"| `{k}` | {' '.join(str(meaning).split())} |")
-    else:
-        for k in sorted(contract_keys()):
-            rows.append(f"| `{k}` | |")
+    from livernn import contract as C
+
+    rows = ["| key | required | meaning |", "|---|---|---|"]
+    for k, meaning in C.MEANINGS.items():
+        rows.append(f"| `{k}` | {'yes' if k in C.REQUIRED_KEYS else ''} | {meaning} |")
     return "\n".join(rows)
 
 
 def contract_keys() -> set[str]:
-    try:
-        from livernn import contract
-    except ImportError:
-        return set()
-    found = set()
-    for name in dir(contract):
-        v = getattr(contract, name)
-        if isinstance(v, str) and v.startswith("livernn."):
-            found.add(v)
-    keys = getattr(contract, "METADATA", None) or getattr(contract, "KEYS", None)
-    if isinstance(keys, dict):
-        found |= {k for k in keys if isinstance(k, str)}
-    return found
+    from livernn import contract as C
+
+    keys = {getattr(C, n) for n in dir(C) if n.startswith("K_")}
+    assert keys == set(C.MEANINGS), "every K_ key of livernn/contract.py needs a MEANINGS entry"
+    return keys
 
 
 BLOCKS = {"modules": module_block, "osc": osc_block, "contract": contract_block}
@@ -150,8 +132,10 @@ def test_docstrings_point_at_the_design_doc_in_the_repo():
     stale = []
     for p in [*modules(), *(ROOT / "tests").rglob("*.py")]:
         p = ROOT / p if not p.is_absolute() else p
+        if p.name == "test_design_doc.py":
+            continue
         for m in re.finditer(r"(\S*)DESIGN\.md", p.read_text()):
-            if m.group(1) not in ("docs/", "`docs/", "(docs/"):
+            if not m.group(1).endswith("docs/"):
                 stale.append((p.relative_to(ROOT).as_posix(), m.group(0)))
     assert not stale, stale
     assert DOC.is_file()

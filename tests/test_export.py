@@ -1,4 +1,4 @@
-"""ONNX export: the DESIGN.md file contract, metadata, and three-way parity.
+"""ONNX export: the docs/DESIGN.md file contract, metadata, and three-way parity.
 
 onnxruntime, PyTorch and the numpy reference (the seeds' GRU math) must agree to 1e-4 for every
 cell type, B in {1, 4}, T in {1, 17}. Real torch, real export, real onnxruntime sessions.
