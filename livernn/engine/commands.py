@@ -9,6 +9,7 @@ None; it validates everything for every target before it changes anything.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,8 @@ from livernn.osc import ADDRESSES, Command
 if TYPE_CHECKING:
     from livernn.engine.core import Engine
     from livernn.engine.voice import Voice
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[["Engine", Command, "list[Voice]"], "str | None"]
 HANDLERS: dict[str, Handler] = {}
@@ -42,6 +45,32 @@ def apply(engine: Engine, cmd: Command) -> str | None:
         return f"unknown command {cmd.name}"
     targets = engine.voices if cmd.voice is None else [engine.voices[cmd.voice]]
     return handler(engine, cmd, targets)
+
+
+def apply_batch(engine: Engine, most: int) -> None:
+    """Take up to ``most`` commands from the inbox (each renews its sender's subscriptions),
+    leave out the superseded ones (``coalesce``), apply the rest in order; a refusal goes
+    back to its sender as ``/livernn/error``, and nothing a command does stops the engine."""
+    batch = []
+    while len(batch) < most:
+        cmd = engine.commands.take()
+        if cmd is None:
+            break
+        if cmd.sender is not None and engine.subscriptions is not None:
+            engine.subscriptions.renew(cmd.sender, engine.clock.now())  # any message renews
+        batch.append(cmd)
+    if engine.config.coalesce:
+        batch = coalesce(batch)
+    for cmd in batch:
+        try:
+            err = apply(engine, cmd)
+        except LivernnError as e:
+            err = str(e)
+        except Exception as e:  # never let one command stop the engine
+            log.exception("command %s failed", cmd.name)
+            err = f"{cmd.name} failed: {type(e).__name__}"
+        if err and cmd.sender is not None and engine.reply is not None:
+            engine.reply(cmd.sender, "/livernn/error", [err])
 
 
 def coalesce(batch: list[Command]) -> list[Command]:

@@ -384,26 +384,7 @@ class Engine:
     # -- commands --------------------------------------------------------------------------
 
     def _apply_commands(self) -> None:
-        batch = []
-        while len(batch) < self.config.commands_per_tick:
-            cmd = self.commands.take()
-            if cmd is None:
-                break
-            if cmd.sender is not None and self.subscriptions is not None:
-                self.subscriptions.renew(cmd.sender, self.clock.now())  # any message renews
-            batch.append(cmd)
-        if self.config.coalesce:
-            batch = commands.coalesce(batch)
-        for cmd in batch:
-            try:
-                err = self.apply(cmd)
-            except LivernnError as e:
-                err = str(e)
-            except Exception as e:  # never let one command stop the engine
-                log.exception("command %s failed", cmd.name)
-                err = f"{cmd.name} failed: {type(e).__name__}"
-            if err and cmd.sender is not None and self.reply is not None:
-                self.reply(cmd.sender, "/livernn/error", [err])
+        commands.apply_batch(self, self.config.commands_per_tick)
 
     def apply(self, cmd: Command) -> str | None:
         """Apply one validated command now (the command table); an error reason or None."""
