@@ -64,6 +64,7 @@ class EngineConfig:
     command_queue: int = 1024  # bounded queue of validated OSC commands
     commands_per_tick: int = 256
     coalesce: bool = True  # superseded seeds and primes in one iteration are not applied
+    seeds_per_second: float = 20.0  # reseeds of one voice a second; faster: the latest waits
     status_interval: float = 0.1  # seconds between live view refreshes
     expand_repeats: bool = True  # play :| sections again (as abc2midi); False: as written
     max_repeat_beats: float = 64.0  # a longer :| section plays on: bounds how far ahead a voice is

@@ -328,6 +328,9 @@ def run(args: argparse.Namespace) -> int:
 
     gc.collect()
     gc.freeze()  # the loaded model and tables never need collecting: shorter GC pauses
+    from livernn.server import SWITCH_INTERVAL
+
+    sys.setswitchinterval(SWITCH_INTERVAL)  # a note never waits 5 ms for the OSC thread
     try:
         server.start()
         while not server.wait(0.2):

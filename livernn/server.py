@@ -30,6 +30,9 @@ from livernn.outputs.subscribers import in_networks, is_loopback, parse_networks
 log = logging.getLogger(__name__)
 
 MAX_SENDERS = 256  # OSC senders whose error-reply rate is tracked
+# How long a thread may hold the interpreter before another one gets it (Python's default is
+# 5 ms): the engine thread waits at most this long while the OSC thread parses a flood.
+SWITCH_INTERVAL = 0.0005
 
 
 def set_realtime(priority: int = 20) -> bool:

@@ -106,3 +106,30 @@ def test_a_refused_prime_changes_no_voice():
     before = [len(v.forced) for v in eng.voices]
     assert eng.apply(Command("prime", "abc|")) == "too much primed text waiting"
     assert [len(v.forced) for v in eng.voices] == before
+
+
+def test_seeds_faster_than_the_budget_wait_and_the_latest_is_played():
+    """100 seeds a second to a voice for 2 s: at most 20 reseeds a second (plus the burst),
+    and the last seed sent is the one playing soon after."""
+    from livernn.clock import FakeClock
+    from livernn.config import EngineConfig, VoiceConfig
+    from livernn.engine import Engine
+    from livernn.osc import Command
+    from tests.support.recording import RecordingOutput
+    from tests.support.scripted import ScriptedModel
+
+    tune = "X:1\nT:S\nM:4/4\nL:1/8\nK:D\nDEFG ABcd|"
+    model = ScriptedModel([tune])
+    resets = []
+    reset = model.reset
+    model.reset = lambda voice=None: (resets.append(voice), reset(voice))  # type: ignore[method-assign]
+    clock = FakeClock(0.0)
+    eng = Engine(model, [RecordingOutput()], EngineConfig(voices=(VoiceConfig(),)), clock=clock)
+    eng.run_until(1.0)
+    resets.clear()
+    for i in range(200):
+        eng.submit(Command("seed", f"X:{i}\nK:D\n"))
+        eng.run_until(clock.now() + 0.01)
+    assert len(resets) <= 20 * 2 + 5 + 1
+    eng.run_until(clock.now() + 0.2)
+    assert eng.voices[0].seed == "X:199\nK:D\n" and eng.voices[0].deferred_seed is None

@@ -98,10 +98,12 @@ def coalesce(batch: list[Command]) -> list[Command]:
 @handles("seed")
 def _seed(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
     engine.vocab.encode(cmd.value)  # VocabError before any change
-    playhead = engine.playhead()
+    playhead, now = engine.playhead(), engine.clock.now()
     for v in targets:
         if engine.config.quantize == "bar" and v.running:
             v.pending_seed = (cmd.value, v.next_bar(playhead))
+        elif v.running and not v.seed_budget.take(now):
+            v.deferred_seed = cmd.value  # over the voice's reseed budget: the latest waits
         else:
             engine.seed(v, cmd.value, playhead)
 
@@ -110,7 +112,7 @@ def _seed(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
 def _reset(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
     playhead = engine.playhead()
     for v in targets:
-        engine.seed(v, v.seed, playhead)
+        engine.seed(v, v.deferred_seed or v.seed, playhead)  # the performer's last seed
 
 
 @handles("prime")
@@ -180,6 +182,8 @@ def _start(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
 def _stop(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
     for v in targets:
         v.running = False
+        if v.deferred_seed is not None:
+            v.pending_seed, v.deferred_seed = (v.deferred_seed, None), None
         if v.pending_seed is not None:  # a quantized seed waits for the start
             v.pending_seed = (v.pending_seed[0], None)
         engine.release(v.index)

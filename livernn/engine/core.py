@@ -70,7 +70,9 @@ class Engine:
         self.sounding = Sounding()
         self.tempo = TempoMap(time=self.clock.now(), beat=0.0, bpm=config.tempo)
         factory = interpreter_factory or (lambda: make_interpreter(self.config))
-        self.voices = [Voice(i, vc, factory()) for i, vc in enumerate(config.voices)]
+        self.voices = [
+            Voice(i, vc, factory(), config.seeds_per_second) for i, vc in enumerate(config.voices)
+        ]
         self.sched_errors: collections.deque[float] = collections.deque(maxlen=100_000)
         self.errors = 0
         self._read_cost = 1e-4  # seconds per seed character read by the model (measured)
@@ -272,6 +274,8 @@ class Engine:
             ps = v.pending_seed
             if v.running and ps is not None and ps[1] is not None and horizon >= ps[1]:
                 self.seed(v, ps[0], ps[1])
+            elif v.running and v.deferred_seed is not None and v.seed_budget.take(now):
+                self.seed(v, v.deferred_seed, playhead)
         for v in self.voices:
             if v.unread:
                 self._read_seed(v)

@@ -27,6 +27,23 @@ TEXT_TAIL = 4000  # characters of the current tune kept per voice for the live v
 BAR_MEMORY = 16  # bar lines remembered (to quantize a seed to the next one)
 
 
+class RateBudget:
+    """A token bucket on the engine clock: ``rate`` a second, ``burst`` at once (pure)."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.then = burst, None
+
+    def take(self, now: float) -> bool:
+        if self.then is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.then) * self.rate)
+        self.then = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
 @dataclass(frozen=True, slots=True)
 class Placed:
     """A note of a voice on the global beat line."""
@@ -40,7 +57,9 @@ class Placed:
 class Voice:
     """One stream of generated text and the notes it makes."""
 
-    def __init__(self, index: int, cfg: VoiceConfig, interpreter: Any) -> None:
+    def __init__(
+        self, index: int, cfg: VoiceConfig, interpreter: Any, seeds_per_second: float = 20.0
+    ) -> None:
         self.index = index
         self.cfg = cfg
         self.params = SamplingParams(cfg.temperature, cfg.top_k, cfg.top_p).validate()
@@ -56,6 +75,9 @@ class Voice:
         self.pending_meter: str | None = None
         # (text, global beat) for a quantized seed; beat None: seeded while stopped
         self.pending_seed: tuple[str, float | None] | None = None
+        # A seed that came faster than the voice's reseed budget: the latest one waits
+        self.deferred_seed: str | None = None
+        self.seed_budget = RateBudget(seeds_per_second, burst=max(1.0, seeds_per_second / 4))
         self.line = ""  # the line being written
         self.in_header = False
         self.silent = 0  # characters since the last note
@@ -87,6 +109,7 @@ class Voice:
         """Forget the tune: the interpreter restarts, the model will read ``text`` (the
         engine resets the model state), and the music restarts at global beat ``at``."""
         self.pending_seed = None
+        self.deferred_seed = None
         self.seed = text
         self.interp.reset()
         self.origin = self.floor = at
