@@ -151,7 +151,8 @@ def gru_model(
         ],
         [
             helper.make_tensor_value_info(
-                logits_name, TensorProto.FLOAT,
+                logits_name,
+                TensorProto.FLOAT,
                 ["batch", "time", "v" if dynamic_vocab or time_dependent else Vo],
             ),
             helper.make_tensor_value_info(state_out_name, TensorProto.FLOAT, [L, "batch", H]),

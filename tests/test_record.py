@@ -11,9 +11,7 @@ from __future__ import annotations
 import shutil
 import signal
 import time
-from pathlib import Path
 
-import mido
 import pytest
 
 from livernn.clock import FakeClock
@@ -23,18 +21,9 @@ from livernn.errors import ConfigError
 from livernn.outputs.midifile import MidiFileRecorder
 from tests.support.scripted import ScriptedModel
 from tests.support.server import serve
-from tests.support.stage import check_midi_stream
+from tests.support.stage import check_midi_stream, midi_file_events
 
 DENSE = "X:1\nT:Dense\nM:4/4\nL:1/16\nK:D\n" + "defg abag fedc BAGF|" * 8 + "\n\n"
-
-
-def events(path: Path) -> list[tuple[float, mido.Message]]:
-    t, out = 0.0, []
-    for msg in mido.MidiFile(str(path)):
-        t += msg.time
-        if not msg.is_meta:
-            out.append((t, msg))
-    return out
 
 
 def test_an_existing_file_a_folder_and_a_symlink_are_refused_unless_forced(tmp_path):
@@ -56,7 +45,10 @@ def test_an_existing_file_a_folder_and_a_symlink_are_refused_unless_forced(tmp_p
     r.note_off(0.5, 0, 1, 60)
     r.close(1.0)
     assert victim.read_text() == "precious"
-    assert not link.is_symlink() and [m.type for _, m in events(link)] == ["note_on", "note_off"]
+    assert not link.is_symlink() and [m.type for _, m in midi_file_events(link)] == [
+        "note_on",
+        "note_off",
+    ]
 
 
 def test_the_temporary_file_is_unpredictable_and_never_follows_a_planted_link(tmp_path):
@@ -84,10 +76,12 @@ def test_the_file_on_disk_is_valid_while_it_plays_and_memory_stays_flat(tmp_path
         else:
             r.note_off(t, 0, 1 + i // 2 % 16, 60)
         assert len(r._buffer) < 4 * 1100  # at most about a second of events waits in memory
-    got = events(r.part)  # mid-set: a complete MIDI file, everything up to the last second
+    got = midi_file_events(
+        r.part
+    )  # mid-set: a complete MIDI file, everything up to the last second
     assert len(got) >= 60_000 - 1000
     r.close(t)
-    assert len(events(r.path)) == 60_000
+    assert len(midi_file_events(r.path)) == 60_000
     assert r.written and not r.part.exists()
 
 
@@ -103,7 +97,7 @@ def test_a_busy_set_is_recorded_whole_when_the_engine_closes(tmp_path):
     eng = Engine(model, [rec], EngineConfig(voices=vcs, tempo=1000.0, max_note=2.0), clock=clock)
     eng.run_until(clock.now() + 30.0)
     eng.close()
-    got = events(tmp_path / "busy.mid")
+    got = midi_file_events(tmp_path / "busy.mid")
     ons = sum(1 for _, m in got if m.type == "note_on")
     assert rec.written and ons > 50_000 and len(got) == rec.events
     problems, _ = check_midi_stream(got, 2.0, slack=0.01)
@@ -122,7 +116,7 @@ def test_a_sigkill_loses_at_most_the_last_second(tiny_model_path, tmp_path):
         echoed = [t for t, a, _ in s.received if a == "/livernn/note" and t <= t_kill - 1.05]
     assert not target.exists()  # the rename never happened...
     (part,) = tmp_path.glob(".killed.mid.*.part")  # ...but what was played is on disk
-    ons = [m for _, m in events(part) if m.type == "note_on"]
+    ons = [m for _, m in midi_file_events(part) if m.type == "note_on"]
     assert len(ons) >= len(echoed) >= 30
 
 

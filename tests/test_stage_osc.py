@@ -15,26 +15,22 @@ import socket
 import time
 from pathlib import Path
 
-import mido
 import numpy as np
 import pytest
 
 from livernn.osc import encode
 from tests.support.server import OscClient, serve
-from tests.support.stage import abuse_datagram, check_midi_stream, hostile_bundle, udp_drops
+from tests.support.stage import (
+    abuse_datagram,
+    check_midi_stream,
+    hostile_bundle,
+    midi_file_events,
+    udp_drops,
+)
 
 DATAGRAMS = 100_000
 BURST = 50  # with the pings, well inside the default UDP receive buffer
 MAX_NOTE = 2.0
-
-
-def midi_file_events(path) -> list[tuple[float, mido.Message]]:
-    t, out = 0.0, []
-    for msg in mido.MidiFile(str(path)):
-        t += msg.time
-        if not msg.is_meta:
-            out.append((t, msg))
-    return out
 
 
 @pytest.mark.slow

@@ -13,22 +13,12 @@ import os
 import signal
 import time
 
-import mido
 import pytest
 
 from tests.support.server import serve
-from tests.support.stage import check_midi_stream
+from tests.support.stage import check_midi_stream, midi_file_events
 
 LONG = "X:1\\nT:Long\\nM:4/4\\nL:1/4\\nK:C\\nC2 E2|G2 c2|e2 g2|c'4|"
-
-
-def _events(path) -> list[tuple[float, mido.Message]]:
-    t, out = 0.0, []
-    for msg in mido.MidiFile(str(path)):
-        t += msg.time
-        if not msg.is_meta:
-            out.append((t, msg))
-    return out
 
 
 @pytest.mark.parametrize("name", ["SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM"])
@@ -39,7 +29,7 @@ def test_every_terminating_signal_stops_like_sigterm(tiny_model_path, tmp_path, 
         s.wait_for("/livernn/note", count=3, timeout=20)
         assert s.stop(getattr(signal, name)) == 0, s.output()[-2000:]
         assert s.stop_seconds < 5.0
-    got = _events(record)  # written: the set ended cleanly
+    got = midi_file_events(record)  # written: the set ended cleanly
     problems, counts = check_midi_stream(got, 8.0, slack=0.05)
     assert problems == [] and counts["ons"] >= 3, problems[:5]
     assert "Traceback" not in s.final_output
@@ -60,7 +50,7 @@ def test_ctrl_z_releases_every_note_and_fg_carries_on_in_time(tiny_model_path, t
         else:
             pytest.fail("the process did not suspend")
         (part,) = tmp_path.glob(".set.mid.*.part")
-        held = _events(part)
+        held = midi_file_events(part)
         problems, counts = check_midi_stream(held, 8.0)
         assert problems == [], problems  # nothing sounds while suspended
         assert any(m.type == "control_change" and m.control == 123 for _, m in held)
@@ -76,7 +66,7 @@ def test_ctrl_z_releases_every_note_and_fg_carries_on_in_time(tiny_model_path, t
         # no burst of the notes that were due during the suspension: they come in time
         assert len([t for t in after if t - t_cont < 0.05]) <= 2, [t - t_cont for t in after]
         assert s.stop(signal.SIGTERM) == 0
-    problems, _ = check_midi_stream(_events(record), 8.0, slack=0.05)
+    problems, _ = check_midi_stream(midi_file_events(record), 8.0, slack=0.05)
     assert problems == [], problems[:5]
 
 

@@ -107,6 +107,18 @@ class CheckingOutput(Output):
         return out
 
 
+def midi_file_events(path: Any) -> list[tuple[float, Any]]:
+    """(seconds, mido message) of every non-meta message of a MIDI file."""
+    import mido
+
+    t, out = 0.0, []
+    for msg in mido.MidiFile(str(path)):
+        t += msg.time
+        if not msg.is_meta:
+            out.append((t, msg))
+    return out
+
+
 def check_midi_stream(
     events: Iterable[tuple[float, Any]], max_note: float, slack: float = 0.0
 ) -> tuple[list[str], dict[str, Any]]:
