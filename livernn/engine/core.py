@@ -74,6 +74,7 @@ class Engine:
             Voice(i, vc, factory(), config.seeds_per_second) for i, vc in enumerate(config.voices)
         ]
         self.sched_errors: collections.deque[float] = collections.deque(maxlen=100_000)
+        self.sched_voices: collections.deque[int] = collections.deque(maxlen=100_000)  # whose
         self.errors = 0
         self._read_cost = 1e-4  # seconds per seed character read by the model (measured)
         self.closed = False
@@ -181,6 +182,7 @@ class Engine:
         for d in due:
             t = self.clock.now()
             self.sched_errors.append(t - self.tempo.time_at(d.beat))
+            self.sched_voices.append(d.note.voice)
             note = d.note
             v = self.voices[note.voice]
             if d.kind == ON:
