@@ -38,6 +38,7 @@ OBJ_COUNTS = {
     "udpsend": lambda n: (1, 0),
     "udpreceive": lambda n: (1, 1),
     "loadbang": lambda n: (1, 1),
+    "metro": lambda n: (2, 1),
     "route": lambda n: (n + 1, n + 1),
     "unpack": lambda n: (1, n),
     "prepend": lambda n: (1, 1),

@@ -856,6 +856,39 @@
      ],
      "text": "<- flashes on /livernn/pong"
     }
+   },
+   {
+    "box": {
+     "id": "obj-90",
+     "maxclass": "newobj",
+     "text": "metro 60000",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      "bang"
+     ],
+     "patching_rect": [
+      210.0,
+      105.0,
+      85.0,
+      22.0
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-91",
+     "maxclass": "comment",
+     "text": "re-subscribe every minute: a subscription expires 10 minutes after the client's last message",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      300.0,
+      105.0,
+      420.0,
+      20.0
+     ]
+    }
    }
   ],
   "lines": [
@@ -1311,6 +1344,30 @@
      ],
      "destination": [
       "obj-44",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-3",
+      0
+     ],
+     "destination": [
+      "obj-90",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-90",
+      0
+     ],
+     "destination": [
+      "obj-4",
       0
      ]
     }

@@ -42,6 +42,11 @@ define :livernn_send_if_changed do |name, address, value|
 end
 
 osc "/livernn/subscribe"              # the server answers to the port we send from
+live_loop :livernn_keepalive do       # a subscription expires 10 minutes after our last message
+  use_bpm 60
+  sleep 60
+  osc "/livernn/subscribe"
+end
 livernn_send_if_changed :livernn_sent_temperature, "/livernn/temperature", livernn_temperature.to_f
 livernn_send_if_changed :livernn_sent_tempo, "/livernn/tempo", livernn_tempo.to_f
 livernn_send_if_changed :livernn_sent_seed, "/livernn/seed",
