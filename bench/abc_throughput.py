@@ -1,20 +1,29 @@
 """Throughput of the streaming ABC interpreter.
 
     python bench/abc_throughput.py [--data DIR] [--repeats 5]
+    python bench/abc_throughput.py --compare REF_DIR [--repeats 9]
 
 Measures, on each corpus: characters per second fed all at once and fed one character at a
 time (the serve engine's way), and the cost of ``copy()`` + ``feed(c)`` for one candidate
 character (what a constraint mask does for every vocabulary entry at every step): median
 and p99 over all positions of a corpus sample.
+
+``--compare REF_DIR`` measures another checkout's interpreter (REF_DIR/livernn/abc, e.g. a
+``git worktree add /tmp/ref COMMIT``) against this one in the same process, alternating
+old and new run by run, timed with process CPU time (less noisy than the wall clock on a
+shared machine). copy()+feed(c) is then the mean over blocks of 1,000 positions (the
+snapshots are made outside the timing), median over the blocks.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -23,22 +32,22 @@ from livernn.abc import AbcInterpreter  # noqa: E402
 from tests.support.corpora import CORPORA, corpus_text  # noqa: E402
 
 
-def rate_all_at_once(text: str) -> float:
-    it = AbcInterpreter()
-    t = time.perf_counter()
+def rate_all_at_once(text: str, cls: Any = AbcInterpreter, clock: Any = time.perf_counter) -> float:
+    it = cls()
+    t = clock()
     it.feed(text)
     it.flush()
-    return len(text) / (time.perf_counter() - t)
+    return len(text) / (clock() - t)
 
 
-def rate_per_char(text: str) -> float:
-    it = AbcInterpreter()
+def rate_per_char(text: str, cls: Any = AbcInterpreter, clock: Any = time.perf_counter) -> float:
+    it = cls()
     feed = it.feed
-    t = time.perf_counter()
+    t = clock()
     for c in text:
         feed(c)
     it.flush()
-    return len(text) / (time.perf_counter() - t)
+    return len(text) / (clock() - t)
 
 
 def copy_feed_costs(text: str, limit: int = 50_000) -> list[float]:
@@ -54,8 +63,90 @@ def copy_feed_costs(text: str, limit: int = 50_000) -> list[float]:
     return costs
 
 
+def copy_feed_blocks(text: str, cls: Any, limit: int = 50_000, block: int = 1000) -> list[float]:
+    """Mean CPU seconds of ``copy(); feed(next char)`` per position, one value per block of
+    ``block`` positions among the first ``limit`` (snapshots made outside the timing)."""
+    it = cls()
+    clock = time.process_time
+    means = []
+    for start in range(0, min(limit, len(text)), block):
+        chars = text[start : start + block]
+        snaps = []
+        for c in chars:
+            snaps.append(it.copy())
+            it.feed(c)
+        t = clock()
+        for s, c in zip(snaps, chars, strict=True):
+            s.copy().feed(c)
+        means.append((clock() - t) / len(chars))
+    return means
+
+
 def p99(xs: list[float]) -> float:
     return sorted(xs)[int(0.99 * (len(xs) - 1))]
+
+
+def load_interpreter(tree: Path) -> Any:
+    """``AbcInterpreter`` of the checkout at ``tree``, imported beside this one's: its
+    ``livernn`` modules are loaded, kept by the class, and taken out of ``sys.modules``."""
+    saved = {k: m for k, m in sys.modules.items() if k == "livernn" or k.startswith("livernn.")}
+    for k in saved:
+        del sys.modules[k]
+    sys.path.insert(0, str(tree))
+    try:
+        cls = importlib.import_module("livernn.abc").AbcInterpreter
+        where = Path(sys.modules[cls.__module__].__file__ or "")
+    finally:
+        sys.path.remove(str(tree))
+        for k in [k for k in sys.modules if k == "livernn" or k.startswith("livernn.")]:
+            del sys.modules[k]
+        sys.modules.update(saved)
+    if not where.is_relative_to(tree):
+        raise SystemExit(f"{tree}: its livernn.abc was not the one imported ({where})")
+    cls.source = str(where)
+    return cls
+
+
+def _ratio(new: float, old: float) -> str:
+    return f"{(new / old - 1) * 100:+.0f}%"
+
+
+def compare(ref: Path, data: Path | None, repeats: int) -> None:
+    old = load_interpreter(ref.resolve())
+    print(f"old: {old.source}")
+    print(f"new: {sys.modules[AbcInterpreter.__module__].__file__}")
+    print("CPU time (time.process_time), old and new alternating, medians of", repeats, "runs")
+    print()
+    print(
+        "| corpus | chars | all at once: k chars/s old / new | one char at a time: k chars/s "
+        "old / new | copy()+feed(c): µs old / new |"
+    )
+    print("|---|---|---|---|---|")
+    cpu = time.process_time
+    for name in CORPORA:
+        text = corpus_text(name, data)
+        if text is None:
+            continue
+        r: dict[str, dict[str, list[float]]] = {
+            k: {"all": [], "one": [], "copy": []} for k in ("old", "new")
+        }
+        for i in range(repeats):
+            order = (("old", old), ("new", AbcInterpreter))
+            for label, cls in order if i % 2 == 0 else order[::-1]:
+                r[label]["all"].append(rate_all_at_once(text, cls, cpu))
+                r[label]["one"].append(rate_per_char(text, cls, cpu))
+                if i < 3:
+                    r[label]["copy"] += copy_feed_blocks(text, cls)
+        m = {k: {q: statistics.median(v) for q, v in d.items()} for k, d in r.items()}
+        o, n = m["old"], m["new"]
+        print(
+            f"| {name} | {len(text):,} "
+            f"| {o['all'] / 1e3:,.0f} / {n['all'] / 1e3:,.0f} ({_ratio(n['all'], o['all'])}) "
+            f"| {o['one'] / 1e3:,.0f} / {n['one'] / 1e3:,.0f} ({_ratio(n['one'], o['one'])}) "
+            f"| {o['copy'] * 1e6:.2f} / {n['copy'] * 1e6:.2f} "
+            f"({_ratio(n['copy'], o['copy'])}) |",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -64,7 +155,17 @@ def main() -> None:
         "--data", type=Path, default=None, help="read DIR/NAME.abc instead of the package corpora"
     )
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        metavar="REF_DIR",
+        help="also measure REF_DIR's livernn.abc (another checkout), alternating, CPU time",
+    )
     args = ap.parse_args()
+    if args.compare is not None:
+        compare(args.compare, args.data, args.repeats)
+        return
     print(
         "| corpus | chars | all at once: chars/s (median, min) | one char at a time: chars/s (median, min) | copy()+feed(c): median µs | p99 µs |"
     )
