@@ -11,8 +11,8 @@ and p99 over all positions of a corpus sample.
 ``--compare REF_DIR`` measures another checkout's interpreter (REF_DIR/livernn/abc, e.g. a
 ``git worktree add /tmp/ref COMMIT``) against this one in the same process, alternating
 old and new run by run, timed with process CPU time (less noisy than the wall clock on a
-shared machine). copy()+feed(c) is then the mean over blocks of 1,000 positions (the
-snapshots are made outside the timing), median over the blocks.
+shared machine). copy()+feed(c) is then the median over the first 20,000 positions of the
+mean of 8 copies of the same state (see ``copy_feed_pair``).
 """
 
 from __future__ import annotations
@@ -63,23 +63,29 @@ def copy_feed_costs(text: str, limit: int = 50_000) -> list[float]:
     return costs
 
 
-def copy_feed_blocks(text: str, cls: Any, limit: int = 50_000, block: int = 1000) -> list[float]:
-    """Mean CPU seconds of ``copy(); feed(next char)`` per position, one value per block of
-    ``block`` positions among the first ``limit`` (snapshots made outside the timing)."""
-    it = cls()
+def copy_feed_pair(text: str, a: Any, b: Any, limit: int = 20_000, k: int = 8) -> tuple:
+    """CPU seconds of ``copy(); feed(next char)`` at each of the first ``limit`` positions,
+    for interpreter classes ``a`` and ``b`` side by side (blocks of 500 positions, in turn
+    first): each cost is the mean of ``k`` copies of the same state (warm, as a constraint
+    mask copies one state for every candidate), the clock's own cost taken off."""
     clock = time.process_time
-    means = []
-    for start in range(0, min(limit, len(text)), block):
-        chars = text[start : start + block]
-        snaps = []
-        for c in chars:
-            snaps.append(it.copy())
-            it.feed(c)
-        t = clock()
-        for s, c in zip(snaps, chars, strict=True):
-            s.copy().feed(c)
-        means.append((clock() - t) / len(chars))
-    return means
+    t = clock()
+    for _ in range(1000):
+        clock()
+    tick = (clock() - t) / 1000
+    its, costs = (a(), b()), ([], [])
+    text = text[:limit]
+    for start in range(0, len(text), 500):
+        block = text[start : start + 500]
+        for j in (0, 1) if start % 1000 == 0 else (1, 0):
+            it, out = its[j], costs[j]
+            for c in block:
+                t = clock()
+                for _ in range(k):
+                    it.copy().feed(c)
+                out.append((clock() - t - tick) / k)
+                it.feed(c)
+    return costs
 
 
 def p99(xs: list[float]) -> float:
@@ -127,17 +133,16 @@ def compare(ref: Path, data: Path | None, repeats: int) -> None:
         text = corpus_text(name, data)
         if text is None:
             continue
-        r: dict[str, dict[str, list[float]]] = {
-            k: {"all": [], "one": [], "copy": []} for k in ("old", "new")
-        }
+        r: dict[str, dict[str, list[float]]] = {k: {"all": [], "one": []} for k in ("old", "new")}
         for i in range(repeats):
             order = (("old", old), ("new", AbcInterpreter))
             for label, cls in order if i % 2 == 0 else order[::-1]:
                 r[label]["all"].append(rate_all_at_once(text, cls, cpu))
                 r[label]["one"].append(rate_per_char(text, cls, cpu))
-                if i < 3:
-                    r[label]["copy"] += copy_feed_blocks(text, cls)
         m = {k: {q: statistics.median(v) for q, v in d.items()} for k, d in r.items()}
+        m["old"]["copy"], m["new"]["copy"] = map(
+            statistics.median, copy_feed_pair(text, old, AbcInterpreter)
+        )
         o, n = m["old"], m["new"]
         print(
             f"| {name} | {len(text):,} "

@@ -45,13 +45,23 @@ _KEEPS_HELD = frozenset('<>-")`$y\\.~THuv')  # may come between a note and its '
 _QUIET_DECOS = frozenset("uvLMOPSJR")  # bowings, accents, mordents, segno...: no effect
 _IGNORED = frozenset(" \t\r\\`$y)")  # spacers, slur ends, continuations
 _INLINE_FIELDS = frozenset("KMLQPTWINRVUmrsw")
-_new = tuple.__new__
 _MAX_TEXT = 256  # longest quoted text / field / decoration read before giving up
+
+# The hot tokens, built without the Python-level __new__ of NamedTuple
+_new = tuple.__new__
+_Note, _Rest, _ChordEnd, _BOUNDARY = tk.Note, tk.Rest, tk.ChordEnd, tk.BOUNDARY
 
 
 class TokenStarts:
     """The lexer's fields, and what happens between tokens (``BodyLexer`` reads inside
-    them). Finished tokens are appended to ``out``."""
+    them). Finished tokens are appended to ``out``. Slots, not a dict: ``BodyLexer.copy``
+    is on the hot path of constrained sampling and copies them one by one (half the time
+    of a dict copy for these few fields)."""
+
+    __slots__ = (
+        "out", "_st", "_bol", "_line_blank", "_buf", "_inchord", "_chord_notes", "_nkind",
+        "_nacc", "_nletter", "_nbase", "_noct", "_nnum", "_nslash", "_nden", "_nphase",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.out: list[tk.Token] = []
@@ -78,7 +88,7 @@ class TokenStarts:
         nb = _NOTE_BASE.get(c)
         if nb is not None:  # (self._start_note, inlined: the commonest token)
             if not self._inchord:
-                self.out.append(tk.BOUNDARY)
+                self.out.append(_BOUNDARY)
             self._nletter, self._nbase = nb
             self._noct = 0
             self._nkind = _K_NOTE
@@ -90,7 +100,7 @@ class TokenStarts:
             return
         if c in _ACC_CHARS:
             if not self._inchord:
-                self.out.append(tk.BOUNDARY)
+                self.out.append(_BOUNDARY)
             self._nacc = _ACC_CHARS[c]
             self._st = _S_ACC
             return
@@ -103,7 +113,7 @@ class TokenStarts:
         if c in " \t\r":
             return  # the held note waits: abc2midi reads 'A >B' as a broken rhythm
         if c not in _KEEPS_HELD:
-            self.out.append(tk.BOUNDARY)
+            self.out.append(_BOUNDARY)
         _BETWEEN.get(c, TokenStarts._other)(self, c)
 
     def _start_length(self, kind: int) -> None:
@@ -205,14 +215,13 @@ class TokenStarts:
                 units = float(self._nnum if self._nnum >= 0 else 1)
             else:
                 units = self._units()
-            # tk.Note(...) without the Python-level __new__ of NamedTuple: notes are hot
-            self.out.append(_new(tk.Note, (self._nletter, base, acc, units, inchord)))
+            self.out.append(_new(_Note, (self._nletter, base, acc, units, inchord)))
         elif kind == _K_REST:
-            self.out.append(tk.Rest(self._units()))
+            self.out.append(_new(_Rest, (self._units(),)))
         elif kind == _K_MREST:
             self.out.append(tk.MultiRest(self._nnum if self._nnum > 0 else 1))
         else:
-            self.out.append(tk.ChordEnd(self._units()))
+            self.out.append(_new(_ChordEnd, (self._units(),)))
 
     def _tuplet(self, text: str) -> None:
         parts = text.split(":")

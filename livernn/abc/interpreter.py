@@ -48,7 +48,8 @@ _FREE, _HEADER, _BODY = 0, 1, 2
 _MAX_VOICES = 16  # voices kept in one tune (a further V: is ignored)
 _MAX_PARTS = 64  # parts kept in one tune
 _HEADER_STARTS = frozenset("XTMLQK")
-_BOUNDARY = tk.BOUNDARY  # a field line that starts a header outside a tune
+_BOUNDARY = tk.BOUNDARY  # the commonest tokens (special-cased in feed)
+_Note = tk.Note
 
 
 class AbcInterpreter(NoteWriter):
@@ -57,7 +58,8 @@ class AbcInterpreter(NoteWriter):
     A note comes out as soon as the next token starts or a bar line, space or line end
     ends it (a tied note waits for the note it is tied to). With repeats expanded, ``:|``
     emits the whole repeated section at once, with later onsets. ``copy()`` is cheap: all
-    state is immutable values except the small repeat record and the lexer's few fields.
+    state is immutable values except the lexer's few fields and the small repeat record,
+    which a copy shares until one of them changes it (``_rep_w``).
     """
 
     def __init__(self, options: InterpreterOptions | None = None) -> None:
@@ -110,10 +112,8 @@ class AbcInterpreter(NoteWriter):
         """An independent snapshot (cheap: O(1) in the length of the tune)."""
         new = object.__new__(AbcInterpreter)
         new.__dict__.update(self.__dict__)
-        new._rep = self._rep.copy()
-        lex = new._lex = object.__new__(BodyLexer)  # (BodyLexer.copy, inlined: it is hot)
-        lex.__dict__.update(self._lex.__dict__)
-        lex.out = []
+        new._lex = self._lex.copy()
+        new._rep_shared = self._rep_shared = True  # copied by the first to change it
         new._out = []
         return new
 
@@ -130,6 +130,8 @@ class AbcInterpreter(NoteWriter):
                         if t is _BOUNDARY:
                             if self._held is not None:
                                 self._finalize()
+                        elif t.__class__ is _Note:
+                            self._on_note(t)
                         else:
                             _HANDLERS[t.__class__](self, t)
                     tokens.clear()
@@ -219,7 +221,7 @@ class AbcInterpreter(NoteWriter):
             )  # fmt: skip
         for a, v in zip(VOICE_ATTRS, target, strict=True):
             setattr(self, a, v)
-        self._rep = self._rep.copy()  # saved machines are shared with copies: never mutate
+        self._rep_shared = True  # saved machines are shared with copies: never mutate
 
     def _header_line(self, line: str) -> None:
         """A line outside a tune body: https://abcnotation.com/wiki/abc:standard:v2.1#tune_header"""
@@ -351,7 +353,7 @@ class AbcInterpreter(NoteWriter):
         self._part_label = label if label.isalpha() else ""
         if self._parts_spec and self._expand:
             buf: list[tuple[int, float, float]] = []
-            self._rep.part_start(self._pos, buf)
+            self._rep_w().part_start(self._pos, buf)
             self._play(buf)
         self._part_origin = self.position
         self._part_cells = None

@@ -41,16 +41,26 @@ from livernn.abc.between import (
 
 __all__ = ["_MAX_TEXT", "BodyLexer"]
 
+_new = tuple.__new__  # tokens built without the Python-level __new__ of NamedTuple
+_BarLine = tk.BarLine
+
 
 class BodyLexer(TokenStarts):
     """Tokens of a tune body. ``push(c)`` reads one character and appends the tokens it
     finished to ``out`` (the reader empties it); ``copy()`` is a cheap snapshot. The
     in-token states are here, what happens between tokens in ``TokenStarts`` (between.py)."""
 
+    __slots__ = ()
+
     def copy(self) -> BodyLexer:
+        """A snapshot with its own (empty) ``out``."""
         new = object.__new__(BodyLexer)
-        new.__dict__.update(self.__dict__)
         new.out = []
+        new._st, new._bol, new._line_blank = self._st, self._bol, self._line_blank
+        new._buf, new._inchord, new._chord_notes = self._buf, self._inchord, self._chord_notes
+        new._nkind, new._nacc, new._nletter = self._nkind, self._nacc, self._nletter
+        new._nbase, new._noct, new._nnum = self._nbase, self._noct, self._nnum
+        new._nslash, new._nden, new._nphase = self._nslash, self._nden, self._nphase
         return new
 
     def push(self, c: str) -> None:
@@ -61,11 +71,25 @@ class BodyLexer(TokenStarts):
         if self._line_blank and c not in " \t\r":
             self._line_blank = False
         st = self._st
-        if st == _S_NOTE and c in _DIGITS:  # (the commonest states, inlined)
-            if self._nphase == 0:
-                self._nnum = min((self._nnum if self._nnum > 0 else 0) * 10 + ord(c) - 48, 9999)
+        if st == _S_NOTE:  # octave marks and the length after a note letter, rest or chord
+            if c in _DIGITS:
+                if self._nphase == 0:
+                    n = (self._nnum if self._nnum > 0 else 0) * 10 + ord(c) - 48
+                    self._nnum = n if n < 9999 else 9999
+                else:
+                    n = (self._nden if self._nden > 0 else 0) * 10 + ord(c) - 48
+                    self._nden = n if n < 9999 else 9999
+            elif c == "/":
+                self._nphase = 1
+                self._nslash += 1
+            elif c == "'" and self._nkind == _K_NOTE and self._nphase == 0 and self._nnum < 0:
+                self._noct += 1
+            elif c == "," and self._nkind == _K_NOTE and self._nphase == 0 and self._nnum < 0:
+                self._noct -= 1
             else:
-                self._nden = min((self._nden if self._nden > 0 else 0) * 10 + ord(c) - 48, 9999)
+                self._st = _S_NONE
+                self._end_note()
+                self._none(c)
         elif st == _S_NONE:
             if self._bol:
                 self._bol = False
@@ -78,25 +102,6 @@ class BodyLexer(TokenStarts):
             _STATES[st](self, c)
 
     # ------------------------------------------------------------------ states
-
-    def _note_state(self, c: str) -> None:
-        """Octave marks and the length after a note letter, rest or chord."""
-        if c in _DIGITS:
-            if self._nphase == 0:
-                self._nnum = min((self._nnum if self._nnum > 0 else 0) * 10 + ord(c) - 48, 9999)
-            else:
-                self._nden = min((self._nden if self._nden > 0 else 0) * 10 + ord(c) - 48, 9999)
-        elif c == "/":
-            self._nphase = 1
-            self._nslash += 1
-        elif c == "'" and self._nkind == _K_NOTE and self._nphase == 0 and self._nnum < 0:
-            self._noct += 1
-        elif c == "," and self._nkind == _K_NOTE and self._nphase == 0 and self._nnum < 0:
-            self._noct -= 1
-        else:
-            self._st = _S_NONE
-            self._end_note()
-            self._none(c)
 
     def _acc_state(self, c: str) -> None:
         if c in _ACC_CHARS:
@@ -119,7 +124,7 @@ class BodyLexer(TokenStarts):
     def _bar_state(self, c: str) -> None:
         if c in "|:]":
             if self._buf[-1] == "]" and c != "]":  # '[|]:|' is '[|]' then ':|'
-                self.out.append(tk.BarLine(self._buf, 0))
+                self.out.append(_new(_BarLine, (self._buf, 0)))
                 self._buf = c
             elif len(self._buf) < 8:
                 self._buf += c
@@ -127,10 +132,10 @@ class BodyLexer(TokenStarts):
                 self._skip(1, "bar line too long")
         elif c in _DIGITS:
             self._st = _S_NONE
-            self.out.append(tk.BarLine(self._buf, ord(c) - 48))
+            self.out.append(_new(_BarLine, (self._buf, ord(c) - 48)))
         else:
             self._st = _S_NONE
-            self.out.append(tk.BarLine(self._buf, 0))
+            self.out.append(_new(_BarLine, (self._buf, 0)))
             self._none(c)
 
     def _quote_state(self, c: str) -> None:
@@ -294,8 +299,8 @@ def _finish_at_newline(lx: BodyLexer, st: int) -> bool:
 
 
 # fmt: off
-_STATES = (  # indexed by state (_S_NONE is handled in push)
-    BodyLexer._none, BodyLexer._note_state, BodyLexer._acc_state, BodyLexer._bar_state,
+_STATES = (  # indexed by state (_S_NONE and _S_NOTE are read in push)
+    None, None, BodyLexer._acc_state, BodyLexer._bar_state,
     BodyLexer._bracket_state, BodyLexer._field0_state, BodyLexer._infield_state,
     BodyLexer._quote_state, BodyLexer._bang_state, BodyLexer._grace_state,
     BodyLexer._paren_state, BodyLexer._tuplet_state, BodyLexer._comment_state,
