@@ -49,7 +49,7 @@ _MAX_TEXT = 256  # longest quoted text / field / decoration read before giving u
 
 # The hot tokens, built without the Python-level __new__ of NamedTuple
 _new = tuple.__new__
-_Note, _Rest, _ChordEnd, _BOUNDARY = tk.Note, tk.Rest, tk.ChordEnd, tk.BOUNDARY
+_Rest, _ChordEnd, _BOUNDARY = tk.Rest, tk.ChordEnd, tk.BOUNDARY
 
 
 class TokenStarts:
@@ -60,11 +60,15 @@ class TokenStarts:
 
     __slots__ = (
         "out", "_st", "_bol", "_line_blank", "_buf", "_inchord", "_chord_notes", "_nkind",
-        "_nacc", "_nletter", "_nbase", "_noct", "_nnum", "_nslash", "_nden", "_nphase",
+        "_nacc", "_nnote", "_noct", "_nnum", "_nslash", "_nden",
     )  # fmt: skip
 
     def __init__(self) -> None:
         self.out: list[tk.Token] = []
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the start of a tune body (``out`` is the reader's: left as it is)."""
         self._st = _S_NONE
         self._bol = True  # at the start of a line
         self._line_blank = True  # nothing but blanks on this line so far
@@ -74,13 +78,11 @@ class TokenStarts:
         # the note, rest or chord length being read
         self._nkind = _K_NOTE
         self._nacc: int | None = None
-        self._nletter = 0
-        self._nbase = 60
+        self._nnote = (0, 60)  # (letter 0..6, MIDI pitch of the C of its octave)
         self._noct = 0
         self._nnum = -1
         self._nslash = 0
         self._nden = -1
-        self._nphase = 0
 
     # ------------------------------------------------------------------ between tokens
     def _none(self, c: str) -> None:
@@ -89,13 +91,12 @@ class TokenStarts:
         if nb is not None:  # (self._start_note, inlined: the commonest token)
             if not self._inchord:
                 self.out.append(_BOUNDARY)
-            self._nletter, self._nbase = nb
+            self._nnote = nb
             self._noct = 0
             self._nkind = _K_NOTE
             self._nnum = -1
             self._nslash = 0
             self._nden = -1
-            self._nphase = 0
             self._st = _S_NOTE
             return
         if c in _ACC_CHARS:
@@ -121,7 +122,6 @@ class TokenStarts:
         self._nnum = -1
         self._nslash = 0
         self._nden = -1
-        self._nphase = 0
         self._st = _S_NOTE
 
     def _bar_start(self, c: str) -> None:
@@ -210,12 +210,13 @@ class TokenStarts:
             inchord = self._inchord
             if inchord:
                 self._chord_notes = True
-            base = self._nbase + 12 * self._noct
+            letter, base = self._nnote
+            base += 12 * self._noct
             if self._nslash == 0:  # (self._units, inlined)
                 units = float(self._nnum if self._nnum >= 0 else 1)
             else:
                 units = self._units()
-            self.out.append(_new(_Note, (self._nletter, base, acc, units, inchord)))
+            self.out.append((letter, base, acc, units, inchord))  # a tk.Note
         elif kind == _K_REST:
             self.out.append(_new(_Rest, (self._units(),)))
         elif kind == _K_MREST:

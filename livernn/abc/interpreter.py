@@ -49,7 +49,6 @@ _MAX_VOICES = 16  # voices kept in one tune (a further V: is ignored)
 _MAX_PARTS = 64  # parts kept in one tune
 _HEADER_STARTS = frozenset("XTMLQK")
 _BOUNDARY = tk.BOUNDARY  # the commonest tokens (special-cased in feed)
-_Note = tk.Note
 
 
 class AbcInterpreter(NoteWriter):
@@ -81,6 +80,7 @@ class AbcInterpreter(NoteWriter):
         self._tune = 0
         self._mode = _FREE
         self._line = ""
+        self._lex = BodyLexer()
         self._start_header()
         self._mode = _FREE
 
@@ -120,20 +120,20 @@ class AbcInterpreter(NoteWriter):
     def feed(self, text: str) -> list[Event]:
         """Read ``text`` (any number of characters); return the events it determined."""
         out = self._out = []
+        push = self._lex.push  # (one lexer for the interpreter's life: reset, not replaced)
+        tokens = self._lex.out
         for c in text:
             if self._mode == _BODY:  # (self._body, inlined: this is the hot loop)
-                lex = self._lex
-                lex.push(c)
-                tokens = lex.out
+                push(c)
                 if tokens:  # (self._tokens, inlined)
                     for t in tokens:
                         if t is _BOUNDARY:
                             if self._held is not None:
                                 self._finalize()
-                        elif t.__class__ is _Note:
+                        elif type(t) is tuple:  # a tk.Note
                             self._on_note(t)
                         else:
-                            _HANDLERS[t.__class__](self, t)
+                            _HANDLERS[type(t)](self, t)
                     tokens.clear()
             elif c == "\n":
                 line, self._line = self._line, ""
@@ -171,7 +171,7 @@ class AbcInterpreter(NoteWriter):
                 if self._held is not None:
                     self._finalize()
             else:
-                _HANDLERS[t.__class__](self, t)
+                _HANDLERS[type(t)](self, t)
         tokens.clear()
 
     # ------------------------------------------------------------------ header
@@ -190,7 +190,7 @@ class AbcInterpreter(NoteWriter):
         self._start_body_state()
 
     def _start_body_state(self) -> None:
-        self._lex = BodyLexer()
+        self._lex.reset()
         self._start_notes()
         self._parts: tuple[Part, ...] = ()  # finished parts, in order
         self._voice = ""  # current voice (V:); "" before any
@@ -387,7 +387,7 @@ class AbcInterpreter(NoteWriter):
 _Handler = Callable[[AbcInterpreter, Any], None]
 #: What each token does (tokens.py -> handler).
 _HANDLERS: dict[type, _Handler] = {
-    tk.Note: AbcInterpreter._on_note,
+    tuple: AbcInterpreter._on_note,  # tk.Note
     tk.Rest: AbcInterpreter._on_rest,
     tk.MultiRest: AbcInterpreter._on_multi_rest,
     tk.ChordStart: AbcInterpreter._on_chord_start,

@@ -58,9 +58,13 @@ class BodyLexer(TokenStarts):
         new.out = []
         new._st, new._bol, new._line_blank = self._st, self._bol, self._line_blank
         new._buf, new._inchord, new._chord_notes = self._buf, self._inchord, self._chord_notes
-        new._nkind, new._nacc, new._nletter = self._nkind, self._nacc, self._nletter
-        new._nbase, new._noct, new._nnum = self._nbase, self._noct, self._nnum
-        new._nslash, new._nden, new._nphase = self._nslash, self._nden, self._nphase
+        new._nkind, new._nacc, new._nnote = self._nkind, self._nacc, self._nnote
+        new._noct, new._nnum, new._nslash, new._nden = (
+            self._noct,
+            self._nnum,
+            self._nslash,
+            self._nden,
+        )
         return new
 
     def push(self, c: str) -> None:
@@ -73,18 +77,17 @@ class BodyLexer(TokenStarts):
         st = self._st
         if st == _S_NOTE:  # octave marks and the length after a note letter, rest or chord
             if c in _DIGITS:
-                if self._nphase == 0:
+                if self._nslash == 0:  # before any '/': the numerator
                     n = (self._nnum if self._nnum > 0 else 0) * 10 + ord(c) - 48
                     self._nnum = n if n < 9999 else 9999
                 else:
                     n = (self._nden if self._nden > 0 else 0) * 10 + ord(c) - 48
                     self._nden = n if n < 9999 else 9999
             elif c == "/":
-                self._nphase = 1
                 self._nslash += 1
-            elif c == "'" and self._nkind == _K_NOTE and self._nphase == 0 and self._nnum < 0:
+            elif c == "'" and self._nkind == _K_NOTE and self._nslash == 0 and self._nnum < 0:
                 self._noct += 1
-            elif c == "," and self._nkind == _K_NOTE and self._nphase == 0 and self._nnum < 0:
+            elif c == "," and self._nkind == _K_NOTE and self._nslash == 0 and self._nnum < 0:
                 self._noct -= 1
             else:
                 self._st = _S_NONE
@@ -112,7 +115,7 @@ class BodyLexer(TokenStarts):
             else:
                 self._skip(1, "too many accidentals")
         elif c in _NOTE_BASE:  # (the accidental said BOUNDARY already)
-            self._nletter, self._nbase = _NOTE_BASE[c]
+            self._nnote = _NOTE_BASE[c]
             self._noct = 0
             self._start_length(_K_NOTE)
         else:

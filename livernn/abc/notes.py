@@ -237,11 +237,13 @@ class NoteWriter:
         self._emit_held(held)
 
     def _emit_held(self, held: Held) -> None:
-        pitches, onset, dur, deco, unit, letter, base, _, _ = held
+        pitches = held.pitches
         if not pitches:
             return
+        onset, dur, deco = held.onset, held.dur, held.deco  # (by name: cheaper than unpacking)
         emit = self._emit
         if deco and self._ornaments:
+            letter, base = held.letter, held.base
             if deco & (orn.TRILL | orn.ROLL) and letter >= 0:
                 up_l = (letter + 1) % 7
                 up = base + (12 if letter == 6 else 0) + NATURALS[up_l] + self._key[up_l]
@@ -250,7 +252,7 @@ class NoteWriter:
                 else:
                     lo_l = (letter + 6) % 7
                     lo = base - (12 if letter == 0 else 0) + NATURALS[lo_l] + self._key[lo_l]
-                    notes = orn.roll(pitches[0], up, lo, onset, dur, unit)
+                    notes = orn.roll(pitches[0], up, lo, onset, dur, held.unit)
                 for p, on, d in notes:
                     emit(p, on, d)
                 return
@@ -288,10 +290,16 @@ class NoteWriter:
 
     def _play(self, notes: list[tuple[int, float, float]]) -> None:
         """Notes heard now: (pitch | velocity << 7, onset in played beats, duration)."""
+        out = self._out
+        tune = self._tune
         for pv, on, d in notes:
-            self._play_one(pv, on, d)
+            out.append(NoteEvent(pv & 127, on, d, pv >> 7, tune))
+            if self._part_label and self._part_count < MAX_TAPE:  # recorded for P: replays
+                self._part_cells = ((pv, on - self._part_origin, d), self._part_cells)
+                self._part_count += 1
 
     def _play_one(self, pv: int, on: float, d: float) -> None:
+        """One note heard now (``_play`` for one note, without a list: once per note)."""
         self._out.append(NoteEvent(pv & 127, on, d, pv >> 7, self._tune))
         if self._part_label and self._part_count < MAX_TAPE:  # recorded for P: replays
             self._part_cells = ((pv, on - self._part_origin, d), self._part_cells)
@@ -299,7 +307,7 @@ class NoteWriter:
 
     def _on_bar(self, t: tk.BarLine) -> None:
         """A bar line (``|``, ``||``, ``|]``, ``[|``, ``:|``, ``|:``, ``::`` ...)."""
-        sym, ending = t
+        sym, ending = t.symbol, t.ending
         if "|" not in sym and not sym.startswith("::"):
             self._skip(len(sym), f"not a bar line: {sym!r}")
             return
