@@ -9,9 +9,9 @@ character (what a constraint mask does for every vocabulary entry at every step)
 and p99 over all positions of a corpus sample.
 
 ``--compare REF_DIR`` measures another checkout's interpreter (REF_DIR/livernn/abc, e.g. a
-``git worktree add /tmp/ref COMMIT``) against this one in the same process, alternating
-old and new run by run, timed with process CPU time (less noisy than the wall clock on a
-shared machine). copy()+feed(c) is then the median over the first 20,000 positions of the
+``git worktree add /tmp/ref COMMIT``) against this one in the same process, side by side
+in blocks of 5,000 characters (see ``paired_rates``), timed with process CPU time (less
+noisy than the wall clock on a shared machine). copy()+feed(c) is then the median over the first 20,000 positions of the
 mean of 8 copies of the same state (see ``copy_feed_pair``).
 """
 
@@ -117,39 +117,59 @@ def _ratio(new: float, old: float) -> str:
     return f"{(new / old - 1) * 100:+.0f}%"
 
 
+def paired_rates(text: str, a: Any, b: Any, whole: bool, block: int = 5000) -> tuple:
+    """Chars/s of interpreter classes ``a`` and ``b`` over ``text``, read side by side in
+    blocks of ``block`` characters (each block fed at once when ``whole``, else one
+    character at a time), the one that goes first changing every block; CPU time."""
+    clock = time.process_time
+    its, spent = (a(), b()), [0.0, 0.0]
+    for k, start in enumerate(range(0, len(text), block)):
+        chunk = text[start : start + block]
+        for j in (0, 1) if k % 2 == 0 else (1, 0):
+            it = its[j]
+            t = clock()
+            if whole:
+                it.feed(chunk)
+            else:
+                feed = it.feed
+                for c in chunk:
+                    feed(c)
+            spent[j] += clock() - t
+    for j in (0, 1):
+        t = clock()
+        its[j].flush()
+        spent[j] += clock() - t
+    return len(text) / spent[0], len(text) / spent[1]
+
+
 def compare(ref: Path, data: Path | None, repeats: int) -> None:
     old = load_interpreter(ref.resolve())
     print(f"old: {old.source}")
     print(f"new: {sys.modules[AbcInterpreter.__module__].__file__}")
-    print("CPU time (time.process_time), old and new alternating, medians of", repeats, "runs")
+    print(
+        f"CPU time (time.process_time), old and new side by side in blocks of 5,000 characters,"
+        f" medians of {repeats} runs; copy()+feed(c): median over the first 20,000 positions"
+    )
     print()
     print(
         "| corpus | chars | all at once: k chars/s old / new | one char at a time: k chars/s "
         "old / new | copy()+feed(c): µs old / new |"
     )
     print("|---|---|---|---|---|")
-    cpu = time.process_time
     for name in CORPORA:
         text = corpus_text(name, data)
         if text is None:
             continue
-        r: dict[str, dict[str, list[float]]] = {k: {"all": [], "one": []} for k in ("old", "new")}
-        for i in range(repeats):
-            order = (("old", old), ("new", AbcInterpreter))
-            for label, cls in order if i % 2 == 0 else order[::-1]:
-                r[label]["all"].append(rate_all_at_once(text, cls, cpu))
-                r[label]["one"].append(rate_per_char(text, cls, cpu))
-        m = {k: {q: statistics.median(v) for q, v in d.items()} for k, d in r.items()}
-        m["old"]["copy"], m["new"]["copy"] = map(
-            statistics.median, copy_feed_pair(text, old, AbcInterpreter)
-        )
-        o, n = m["old"], m["new"]
+        whole = [paired_rates(text, old, AbcInterpreter, True) for _ in range(repeats)]
+        single = [paired_rates(text, old, AbcInterpreter, False) for _ in range(repeats)]
+        wo, wn = (statistics.median(r[j] for r in whole) for j in (0, 1))
+        so, sn = (statistics.median(r[j] for r in single) for j in (0, 1))
+        co, cn = map(statistics.median, copy_feed_pair(text, old, AbcInterpreter))
         print(
             f"| {name} | {len(text):,} "
-            f"| {o['all'] / 1e3:,.0f} / {n['all'] / 1e3:,.0f} ({_ratio(n['all'], o['all'])}) "
-            f"| {o['one'] / 1e3:,.0f} / {n['one'] / 1e3:,.0f} ({_ratio(n['one'], o['one'])}) "
-            f"| {o['copy'] * 1e6:.2f} / {n['copy'] * 1e6:.2f} "
-            f"({_ratio(n['copy'], o['copy'])}) |",
+            f"| {wo / 1e3:,.0f} / {wn / 1e3:,.0f} ({_ratio(wn, wo)}) "
+            f"| {so / 1e3:,.0f} / {sn / 1e3:,.0f} ({_ratio(sn, so)}) "
+            f"| {co * 1e6:.2f} / {cn * 1e6:.2f} ({_ratio(cn, co)}) |",
             flush=True,
         )
 
