@@ -125,7 +125,7 @@ class AbcInterpreter(NoteWriter):
         for c in text:
             if self._mode == _BODY:  # (self._body, inlined: this is the hot loop)
                 push(c)
-                if tokens:  # (self._tokens, inlined)
+                if tokens:
                     for t in tokens:
                         if t is _BOUNDARY:
                             if self._held is not None:
@@ -158,21 +158,17 @@ class AbcInterpreter(NoteWriter):
 
     # ------------------------------------------------------------------ body
     def _body(self, c: str) -> None:
-        """One character of a tune body: lex it, then act on the tokens it finished."""
+        """One character of a tune body (feed does the same, inlined): lex it, then act on
+        the tokens it finished, and empty the lexer's list."""
         lex = self._lex
         lex.push(c)
-        if lex.out:
-            self._tokens(lex.out)
-
-    def _tokens(self, tokens: list[tk.Token]) -> None:
-        """Act on the tokens the lexer finished (and empty its list)."""
-        for t in tokens:
+        for t in lex.out:
             if t is _BOUNDARY:  # the commonest token: the held note is determined
                 if self._held is not None:
                     self._finalize()
             else:
                 _HANDLERS[type(t)](self, t)
-        tokens.clear()
+        lex.out.clear()
 
     # ------------------------------------------------------------------ header
     def _start_header(self) -> None:
@@ -306,10 +302,8 @@ class AbcInterpreter(NoteWriter):
         self._end_tune()
 
     def _on_field(self, t: tk.Field) -> None:
-        self._field(t.letter, t.value)
-
-    def _field(self, f: str, value: str) -> None:
         """A field inside the body (inline ``[K:..]`` or on its own line)."""
+        f, value = t.letter, t.value
         tempo = None
         if f == "K":
             self._key = parse_key(value)
@@ -386,23 +380,17 @@ class AbcInterpreter(NoteWriter):
 
 _Handler = Callable[[AbcInterpreter, Any], None]
 #: What each token does (tokens.py -> handler).
+# fmt: off
 _HANDLERS: dict[type, _Handler] = {
     tuple: AbcInterpreter._on_note,  # tk.Note
-    tk.Rest: AbcInterpreter._on_rest,
-    tk.MultiRest: AbcInterpreter._on_multi_rest,
-    tk.ChordStart: AbcInterpreter._on_chord_start,
-    tk.ChordEnd: AbcInterpreter._on_chord_end,
-    tk.BarLine: AbcInterpreter._on_bar,
-    tk.Ending: AbcInterpreter._on_ending,
-    tk.Field: AbcInterpreter._on_field,
-    tk.NewTune: AbcInterpreter._on_new_tune,
-    tk.TuneBreak: AbcInterpreter._on_tune_break,
-    tk.LineEnd: AbcInterpreter._on_decoration_reset,
-    tk.Tuplet: AbcInterpreter._on_tuplet,
-    tk.Boundary: AbcInterpreter._on_boundary,
-    tk.Broken: AbcInterpreter._on_broken,
-    tk.Tie: AbcInterpreter._on_tie,
+    tk.Rest: AbcInterpreter._on_rest, tk.MultiRest: AbcInterpreter._on_multi_rest,
+    tk.ChordStart: AbcInterpreter._on_chord_start, tk.ChordEnd: AbcInterpreter._on_chord_end,
+    tk.BarLine: AbcInterpreter._on_bar, tk.Ending: AbcInterpreter._on_ending,
+    tk.Field: AbcInterpreter._on_field, tk.NewTune: AbcInterpreter._on_new_tune,
+    tk.TuneBreak: AbcInterpreter._on_tune_break, tk.LineEnd: AbcInterpreter._on_decoration_reset,
+    tk.Tuplet: AbcInterpreter._on_tuplet, tk.Boundary: AbcInterpreter._on_boundary,
+    tk.Broken: AbcInterpreter._on_broken, tk.Tie: AbcInterpreter._on_tie,
     tk.Decoration: AbcInterpreter._on_decoration,
-    tk.DecorationReset: AbcInterpreter._on_decoration_reset,
-    tk.Skip: AbcInterpreter._on_skip,
+    tk.DecorationReset: AbcInterpreter._on_decoration_reset, tk.Skip: AbcInterpreter._on_skip,
 }
+# fmt: on
