@@ -48,7 +48,7 @@ _FREE, _HEADER, _BODY = 0, 1, 2
 _MAX_VOICES = 16  # voices kept in one tune (a further V: is ignored)
 _MAX_PARTS = 64  # parts kept in one tune
 _HEADER_STARTS = frozenset("XTMLQK")
-_BOUNDARY = tk.BOUNDARY  # a field line that starts a header outside a tune
+_BOUNDARY = tk.BOUNDARY  # the commonest tokens (special-cased in feed)
 
 
 class AbcInterpreter(NoteWriter):
@@ -57,7 +57,8 @@ class AbcInterpreter(NoteWriter):
     A note comes out as soon as the next token starts or a bar line, space or line end
     ends it (a tied note waits for the note it is tied to). With repeats expanded, ``:|``
     emits the whole repeated section at once, with later onsets. ``copy()`` is cheap: all
-    state is immutable values except the small repeat record and the lexer's few fields.
+    state is immutable values except the lexer's few fields and the small repeat record,
+    which a copy shares until one of them changes it (``_rep_w``).
     """
 
     def __init__(self, options: InterpreterOptions | None = None) -> None:
@@ -79,6 +80,7 @@ class AbcInterpreter(NoteWriter):
         self._tune = 0
         self._mode = _FREE
         self._line = ""
+        self._lex = BodyLexer()
         self._start_header()
         self._mode = _FREE
 
@@ -110,28 +112,28 @@ class AbcInterpreter(NoteWriter):
         """An independent snapshot (cheap: O(1) in the length of the tune)."""
         new = object.__new__(AbcInterpreter)
         new.__dict__.update(self.__dict__)
-        new._rep = self._rep.copy()
-        lex = new._lex = object.__new__(BodyLexer)  # (BodyLexer.copy, inlined: it is hot)
-        lex.__dict__.update(self._lex.__dict__)
-        lex.out = []
+        new._lex = self._lex.copy()
+        new._rep_shared = self._rep_shared = True  # copied by the first to change it
         new._out = []
         return new
 
     def feed(self, text: str) -> list[Event]:
         """Read ``text`` (any number of characters); return the events it determined."""
         out = self._out = []
+        push = self._lex.push  # (one lexer for the interpreter's life: reset, not replaced)
+        tokens = self._lex.out
         for c in text:
             if self._mode == _BODY:  # (self._body, inlined: this is the hot loop)
-                lex = self._lex
-                lex.push(c)
-                tokens = lex.out
-                if tokens:  # (self._tokens, inlined)
+                push(c)
+                if tokens:
                     for t in tokens:
                         if t is _BOUNDARY:
                             if self._held is not None:
                                 self._finalize()
+                        elif type(t) is tuple:  # a tk.Note
+                            self._on_note(t)
                         else:
-                            _HANDLERS[t.__class__](self, t)
+                            _HANDLERS[type(t)](self, t)
                     tokens.clear()
             elif c == "\n":
                 line, self._line = self._line, ""
@@ -156,21 +158,17 @@ class AbcInterpreter(NoteWriter):
 
     # ------------------------------------------------------------------ body
     def _body(self, c: str) -> None:
-        """One character of a tune body: lex it, then act on the tokens it finished."""
+        """One character of a tune body (feed does the same, inlined): lex it, then act on
+        the tokens it finished, and empty the lexer's list."""
         lex = self._lex
         lex.push(c)
-        if lex.out:
-            self._tokens(lex.out)
-
-    def _tokens(self, tokens: list[tk.Token]) -> None:
-        """Act on the tokens the lexer finished (and empty its list)."""
-        for t in tokens:
+        for t in lex.out:
             if t is _BOUNDARY:  # the commonest token: the held note is determined
                 if self._held is not None:
                     self._finalize()
             else:
-                _HANDLERS[t.__class__](self, t)
-        tokens.clear()
+                _HANDLERS[type(t)](self, t)
+        lex.out.clear()
 
     # ------------------------------------------------------------------ header
     def _start_header(self) -> None:
@@ -188,7 +186,7 @@ class AbcInterpreter(NoteWriter):
         self._start_body_state()
 
     def _start_body_state(self) -> None:
-        self._lex = BodyLexer()
+        self._lex.reset()
         self._start_notes()
         self._parts: tuple[Part, ...] = ()  # finished parts, in order
         self._voice = ""  # current voice (V:); "" before any
@@ -219,7 +217,7 @@ class AbcInterpreter(NoteWriter):
             )  # fmt: skip
         for a, v in zip(VOICE_ATTRS, target, strict=True):
             setattr(self, a, v)
-        self._rep = self._rep.copy()  # saved machines are shared with copies: never mutate
+        self._rep_shared = True  # saved machines are shared with copies: never mutate
 
     def _header_line(self, line: str) -> None:
         """A line outside a tune body: https://abcnotation.com/wiki/abc:standard:v2.1#tune_header"""
@@ -304,10 +302,8 @@ class AbcInterpreter(NoteWriter):
         self._end_tune()
 
     def _on_field(self, t: tk.Field) -> None:
-        self._field(t.letter, t.value)
-
-    def _field(self, f: str, value: str) -> None:
         """A field inside the body (inline ``[K:..]`` or on its own line)."""
+        f, value = t.letter, t.value
         tempo = None
         if f == "K":
             self._key = parse_key(value)
@@ -351,7 +347,7 @@ class AbcInterpreter(NoteWriter):
         self._part_label = label if label.isalpha() else ""
         if self._parts_spec and self._expand:
             buf: list[tuple[int, float, float]] = []
-            self._rep.part_start(self._pos, buf)
+            self._rep_w().part_start(self._pos, buf)
             self._play(buf)
         self._part_origin = self.position
         self._part_cells = None
@@ -384,23 +380,17 @@ class AbcInterpreter(NoteWriter):
 
 _Handler = Callable[[AbcInterpreter, Any], None]
 #: What each token does (tokens.py -> handler).
+# fmt: off
 _HANDLERS: dict[type, _Handler] = {
-    tk.Note: AbcInterpreter._on_note,
-    tk.Rest: AbcInterpreter._on_rest,
-    tk.MultiRest: AbcInterpreter._on_multi_rest,
-    tk.ChordStart: AbcInterpreter._on_chord_start,
-    tk.ChordEnd: AbcInterpreter._on_chord_end,
-    tk.BarLine: AbcInterpreter._on_bar,
-    tk.Ending: AbcInterpreter._on_ending,
-    tk.Field: AbcInterpreter._on_field,
-    tk.NewTune: AbcInterpreter._on_new_tune,
-    tk.TuneBreak: AbcInterpreter._on_tune_break,
-    tk.LineEnd: AbcInterpreter._on_decoration_reset,
-    tk.Tuplet: AbcInterpreter._on_tuplet,
-    tk.Boundary: AbcInterpreter._on_boundary,
-    tk.Broken: AbcInterpreter._on_broken,
-    tk.Tie: AbcInterpreter._on_tie,
+    tuple: AbcInterpreter._on_note,  # tk.Note
+    tk.Rest: AbcInterpreter._on_rest, tk.MultiRest: AbcInterpreter._on_multi_rest,
+    tk.ChordStart: AbcInterpreter._on_chord_start, tk.ChordEnd: AbcInterpreter._on_chord_end,
+    tk.BarLine: AbcInterpreter._on_bar, tk.Ending: AbcInterpreter._on_ending,
+    tk.Field: AbcInterpreter._on_field, tk.NewTune: AbcInterpreter._on_new_tune,
+    tk.TuneBreak: AbcInterpreter._on_tune_break, tk.LineEnd: AbcInterpreter._on_decoration_reset,
+    tk.Tuplet: AbcInterpreter._on_tuplet, tk.Boundary: AbcInterpreter._on_boundary,
+    tk.Broken: AbcInterpreter._on_broken, tk.Tie: AbcInterpreter._on_tie,
     tk.Decoration: AbcInterpreter._on_decoration,
-    tk.DecorationReset: AbcInterpreter._on_decoration_reset,
-    tk.Skip: AbcInterpreter._on_skip,
+    tk.DecorationReset: AbcInterpreter._on_decoration_reset, tk.Skip: AbcInterpreter._on_skip,
 }
+# fmt: on

@@ -61,11 +61,19 @@ class NoteWriter:
         self._tup_factor = 1.0
         self._bar_w = 0.0  # written beat of the last bar line (for accents)
         self._rep = RepeatMachine(self._max_repeat)
+        self._rep_shared = False  # True: a copy() may share _rep (change it via _rep_w)
         self._tempo = 120.0  # the tune's Q: (trills depend on it, as in abc2midi)
         self._part_label = ""  # the part being written ("" before any P: in the body)
         self._part_origin = 0.0
         self._part_cells: Cells = None
         self._part_count = 0
+
+    def _rep_w(self) -> RepeatMachine:
+        """The repeat machine, to change it: first copied when a copy() may share it."""
+        if self._rep_shared:
+            self._rep = self._rep.copy()
+            self._rep_shared = False
+        return self._rep
 
     @property
     def position(self) -> float:
@@ -81,8 +89,7 @@ class NoteWriter:
     def _on_note(self, t: tk.Note) -> None:
         """https://abcnotation.com/wiki/abc:standard:v2.1#accidentals : an accidental holds
         to the end of the bar; a tie carries it into the next."""
-        letter = t.letter
-        acc = t.acc
+        letter, base, acc, units, in_chord = t
         if acc is not None:
             if self._bacc[letter] != acc:
                 b = list(self._bacc)
@@ -96,18 +103,17 @@ class NoteWriter:
                 off = (
                     carry.acc if carry is not None and carry.letter == letter else self._key[letter]
                 )
-        base = t.base
         pitch = base + NATURALS[letter] + off
-        if t.in_chord:
+        if in_chord:
             if not self._chord:
-                self._chord_units = t.units
+                self._chord_units = units
                 self._chord_note = (letter, base)
             if len(self._chord) < _MAX_CHORD:
                 self._chord += (pitch,)
             else:
                 self._skip(1, "too many notes in a chord")
             return
-        self._place((pitch,), t.units, letter, base)
+        self._place((pitch,), units, letter, base)
 
     def _on_rest(self, t: tk.Rest) -> None:
         self._place((), t.units, -1, 0)
@@ -152,15 +158,12 @@ class NoteWriter:
     def _on_skip(self, t: tk.Skip) -> None:
         self._skip(t.n, t.why)
 
-    def _on_bar(self, t: tk.BarLine) -> None:
-        self._bar(t.symbol, t.ending)
-
     def _on_ending(self, t: tk.Ending) -> None:
         """``[1``, ``[2`` ...: an ending starts (``|1`` and ``:|2`` come with a bar line)."""
         self._finalize(force=True)
         if self._expand:
             buf: list[tuple[int, float, float]] = []
-            self._rep.bar(PLAY_ON_REP, self._pos, t.number, buf)
+            self._rep_w().bar(PLAY_ON_REP, self._pos, t.number, buf)
             self._play(buf)
 
     def _on_tuplet(self, t: tk.Tuplet) -> None:
@@ -234,11 +237,13 @@ class NoteWriter:
         self._emit_held(held)
 
     def _emit_held(self, held: Held) -> None:
-        pitches, onset, dur, deco, unit, letter, base, _, _ = held
+        pitches = held.pitches
         if not pitches:
             return
+        onset, dur, deco = held.onset, held.dur, held.deco  # (by name: cheaper than unpacking)
         emit = self._emit
         if deco and self._ornaments:
+            letter, base = held.letter, held.base
             if deco & (orn.TRILL | orn.ROLL) and letter >= 0:
                 up_l = (letter + 1) % 7
                 up = base + (12 if letter == 6 else 0) + NATURALS[up_l] + self._key[up_l]
@@ -247,7 +252,7 @@ class NoteWriter:
                 else:
                     lo_l = (letter + 6) % 7
                     lo = base - (12 if letter == 0 else 0) + NATURALS[lo_l] + self._key[lo_l]
-                    notes = orn.roll(pitches[0], up, lo, onset, dur, unit)
+                    notes = orn.roll(pitches[0], up, lo, onset, dur, held.unit)
                 for p, on, d in notes:
                     emit(p, on, d)
                 return
@@ -276,11 +281,12 @@ class NoteWriter:
                 vel = 127
         pv = pitch | vel << 7  # pitch and velocity in one int on the repeat tape
         if self._expand:
-            buf: list[tuple[int, float, float]] = []
-            self._rep.note(pv, onset, dur, buf)
-            self._play(buf)
+            rep = self._rep if not self._rep_shared else self._rep_w()
+            played = rep.note(pv, onset, dur)
+            if played is not None:
+                self._play_one(pv, played, dur)
         else:
-            self._play([(pv, onset, dur)])
+            self._play_one(pv, onset, dur)
 
     def _play(self, notes: list[tuple[int, float, float]]) -> None:
         """Notes heard now: (pitch | velocity << 7, onset in played beats, duration)."""
@@ -292,8 +298,16 @@ class NoteWriter:
                 self._part_cells = ((pv, on - self._part_origin, d), self._part_cells)
                 self._part_count += 1
 
-    def _bar(self, sym: str, ending: int) -> None:
-        """A bar line ``sym`` (``|``, ``||``, ``|]``, ``[|``, ``:|``, ``|:``, ``::`` ...)."""
+    def _play_one(self, pv: int, on: float, d: float) -> None:
+        """One note heard now (``_play`` for one note, without a list: once per note)."""
+        self._out.append(NoteEvent(pv & 127, on, d, pv >> 7, self._tune))
+        if self._part_label and self._part_count < MAX_TAPE:  # recorded for P: replays
+            self._part_cells = ((pv, on - self._part_origin, d), self._part_cells)
+            self._part_count += 1
+
+    def _on_bar(self, t: tk.BarLine) -> None:
+        """A bar line (``|``, ``||``, ``|]``, ``[|``, ``:|``, ``|:``, ``::`` ...)."""
+        sym, ending = t.symbol, t.ending
         if "|" not in sym and not sym.startswith("::"):
             self._skip(len(sym), f"not a bar line: {sym!r}")
             return
@@ -309,8 +323,9 @@ class NoteWriter:
         self._bar_w = self._pos
         if self._expand:
             buf: list[tuple[int, float, float]] = []
-            self._rep.bar(kind, self._pos, 0, buf)
+            rep = self._rep_w()
+            rep.bar(kind, self._pos, 0, buf)
             if ending:
-                self._rep.bar(PLAY_ON_REP, self._pos, ending, buf)
+                rep.bar(PLAY_ON_REP, self._pos, ending, buf)
             self._play(buf)
         self._out.append(Bar(self._tune, self.position))

@@ -108,11 +108,17 @@ class RepeatMachine:
         return (self.skip_w if self.skipping else written) + self.shift
 
     # ------------------------------------------------------------------ input
-    def note(self, pitch: int, onset: float, duration: float, out: list[Note]) -> None:
-        """A note at written beat ``onset``; what is heard now goes to ``out``."""
-        if not self.skipping:
-            out.append((pitch, onset + self.shift, duration))
-        self._append((0, pitch, onset, duration))
+    def note(self, pitch: int, onset: float, duration: float) -> float | None:
+        """A note at written beat ``onset``: its played onset when it is heard now, None
+        inside an ending this pass skips."""
+        played = None if self.skipping else onset + self.shift
+        if self.overflow or self.n >= MAX_TAPE:
+            self._append((0, pitch, onset, duration))
+        else:  # (self._append, inlined: once per note)
+            self.tape = ((0, pitch, onset, duration), self.tape)
+            self.n += 1
+            self.pc = self.n
+        return played
 
     def bar(self, kind: int, beat: float, ending: int, out: list[Note]) -> None:
         """A bar line (or an ending when ``kind`` is PLAY_ON_REP) at written ``beat``."""

@@ -1,24 +1,22 @@
 """Tokens of a tune body: what the lexer (lexer.py) hands the interpreter (interpreter.py).
 
-Small immutable values (NamedTuples: cheap to build, read by name). Tokens without fields
-are singletons (``BOUNDARY``, ``CHORD_START`` ...). Spec of the constructs they stand for:
-https://abcnotation.com/wiki/abc:standard:v2.1#the_tune_body
+Small immutable values: NamedTuples, read by name, except the commonest, the note, a plain
+tuple. Tokens without fields are singletons (``BOUNDARY``, ``CHORD_START`` ...). Spec of
+the constructs they stand for: https://abcnotation.com/wiki/abc:standard:v2.1#the_tune_body
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-
-class Note(NamedTuple):
-    """A note and its length: https://abcnotation.com/wiki/abc:standard:v2.1#pitch ,
-    #accidentals , #note_lengths."""
-
-    letter: int  # 0..6 = C D E F G A B
-    base: int  # MIDI pitch of the C of its octave (octave marks applied)
-    acc: int | None  # written accidental in semitones (=: 0), None when none is written
-    units: float  # length in unit note lengths (L:)
-    in_chord: bool  # inside [...]: one note of a chord
+#: A note and its length: https://abcnotation.com/wiki/abc:standard:v2.1#pitch ,
+#: #accidentals , #note_lengths. ``(letter, base, acc, units, in_chord)``: letter 0..6 =
+#: C D E F G A B; base: MIDI pitch of the C of its octave (octave marks applied); acc: written
+#: accidental in semitones (=: 0), None when none is written; units: length in unit note
+#: lengths (L:); in_chord: inside [...], one note of a chord. The one token that is a plain
+#: tuple, not a NamedTuple: it is built for every note, and a plain tuple is built and
+#: unpacked in a fraction of the time (its type, ``tuple``, tells it from the others).
+Note = tuple[int, int, int | None, float, bool]
 
 
 class Rest(NamedTuple):
