@@ -173,22 +173,39 @@ def _message(data: bytes) -> tuple[str, list[Any]]:
         address, params = m.address, list(m.params)
     except Exception as e:  # python-osc raises several kinds on garbage
         raise OscError(f"malformed OSC packet ({type(e).__name__})") from None
-    rebuilt = _rebuilt(address, tags, params) if b"s" in tags else None
-    if rebuilt is not None and rebuilt != data:
+    if b"s" in tags and _consumed(data, tags_end, tags) != len(data):
         # OSC strings end at their first NUL: python-osc drops what follows it, so a seed
         # with a NUL inside would be cut short without a word.
         raise OscError(f"{address}: a string has a NUL inside it (or bytes after it)")
     return address, params
 
 
-def _rebuilt(address: str, tags: bytes, params: list[Any]) -> bytes | None:
-    b = OscMessageBuilder(address)
-    try:
-        for tag, value in zip(tags[1:].decode("ascii"), params, strict=True):
-            b.add_arg(value, tag)
-        return b.build().dgram
-    except Exception:  # a type python-osc reads but will not write back: not checked
-        return None
+_FIXED = {"i": 4, "f": 4, "c": 4, "r": 4, "m": 4, "d": 8, "h": 8, "t": 8}
+
+
+def _consumed(data: bytes, tags_end: int, tags: bytes) -> int:
+    """Where the arguments a message's type tags describe end (OSC 1.0 sizes and padding);
+    a string must be followed by NULs only up to its 4-byte boundary. -1 when malformed."""
+    pos = (tags_end // 4 + 1) * 4
+    for tag in tags[1:].decode("ascii", "replace"):
+        if tag in _FIXED:
+            pos += _FIXED[tag]
+        elif tag == "s" or tag == "S":
+            end = data.find(b"\0", pos)
+            if end < 0:
+                return -1
+            pad = (end // 4 + 1) * 4
+            if data[end:pad].strip(b"\0"):
+                return -1
+            pos = pad
+        elif tag == "b":
+            if pos + 4 > len(data):
+                return -1
+            size = int.from_bytes(data[pos : pos + 4], "big", signed=True)
+            pos += 4 + ((size + 3) // 4) * 4
+        elif tag not in "TFNI":
+            return -1
+    return pos
 
 
 def unescape(text: str) -> str:
