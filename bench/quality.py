@@ -84,9 +84,7 @@ def generate(
             texts[b] = t
         if all(done):
             break
-        logits, state = sess.run(
-            None, {TOKENS: nxt.reshape(n, 1).astype(np.int64), STATE: state}
-        )
+        logits, state = sess.run(None, {TOKENS: nxt.reshape(n, 1).astype(np.int64), STATE: state})
         logits = logits[:, 0]
     return [(t.strip("\n"), e) for t, e in zip(texts, ended, strict=True)]
 

@@ -144,9 +144,7 @@ class TrainConfig:
     optimizer: str = opt(
         "adamw", "adam is the MIT lab baseline", choices=OPTIMIZERS, group="optimisation"
     )
-    schedule: str = opt(
-        "cosine", "learning-rate schedule", choices=SCHEDULES, group="optimisation"
-    )
+    schedule: str = opt("cosine", "learning-rate schedule", choices=SCHEDULES, group="optimisation")
 
     def validate(self) -> TrainConfig:
         if self.batching not in BATCHING:

@@ -107,8 +107,10 @@ class TrainBatches:
     def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if self.stateful is None:
             x, y = batch_random(self.data, self.batch, self.seq, self.gen)
-            return x.to(self.device), y.to(self.device), self.model.initial_state(
-                self.batch, self.device
+            return (
+                x.to(self.device),
+                y.to(self.device),
+                self.model.initial_state(self.batch, self.device),
             )
         x, y, wrapped = self.stateful.next()
         if wrapped:

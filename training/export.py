@@ -120,7 +120,9 @@ def parity_check(
         with torch.no_grad():
             tl, ts = model(torch.from_numpy(ids), torch.from_numpy(state))
         tl, ts = tl.numpy(), ts.numpy()
-        ol, os_ = sess.run(list(contract.OUTPUT_NAMES), {contract.TOKENS: ids, contract.STATE: state})
+        ol, os_ = sess.run(
+            list(contract.OUTPUT_NAMES), {contract.TOKENS: ids, contract.STATE: state}
+        )
         worst["ort_vs_torch"] = max(worst["ort_vs_torch"], _maxdiff(ol, tl), _maxdiff(os_, ts))
         if reference_check:
             rl, rs = reference.forward(weights, cfg.cell, cfg.layers, cfg.hidden, ids, state)

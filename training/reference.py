@@ -21,7 +21,12 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def gru_cell(
-    x: np.ndarray, h: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray
+    x: np.ndarray,
+    h: np.ndarray,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
 ) -> np.ndarray:
     """One GRU step. x[B, I], h[B, H] -> h'[B, H]; weights stacked (r, z, n) as in PyTorch."""
     gi = x @ w_ih.T + b_ih  # [B, 3H]
@@ -35,7 +40,13 @@ def gru_cell(
 
 
 def lstm_cell(
-    x: np.ndarray, h: np.ndarray, c: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray
+    x: np.ndarray,
+    h: np.ndarray,
+    c: np.ndarray,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One LSTM step; gates stacked (i, f, g, o) as in PyTorch."""
     g = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh  # [B, 4H]
@@ -45,7 +56,14 @@ def lstm_cell(
     return h, c
 
 
-def rnn_cell(x: np.ndarray, h: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray) -> np.ndarray:
+def rnn_cell(
+    x: np.ndarray,
+    h: np.ndarray,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
+) -> np.ndarray:
     return np.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
 
 

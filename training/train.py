@@ -240,7 +240,9 @@ def train_step(job: Job, batches: TrainBatches, lr: float) -> tuple[float, int]:
     for g in job.opt.param_groups:
         g["lr"] = lr
     device = job.dist.device
-    with torch.autocast(device.type, dtype=job.dtype or torch.float32, enabled=job.dtype is not None):
+    with torch.autocast(
+        device.type, dtype=job.dtype or torch.float32, enabled=job.dtype is not None
+    ):
         logits, new_state = job.net(x, state)  # [B, T, V], [L, B, S]
         loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
     batches.carry(new_state)
