@@ -164,7 +164,7 @@ def jack_server(fluidsynth: bool = True) -> Iterator[JackServer]:
         with open(logdir / "jackd.log", "w") as log:
             server.procs.append(
                 subprocess.Popen(
-                    ["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
+                    ["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "1024"],
                     stdout=log, stderr=subprocess.STDOUT, env=server.env,
                 )
             )  # fmt: skip
