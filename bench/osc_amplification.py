@@ -39,6 +39,19 @@ KINDS = {
 }
 
 
+def drain(socks: list[socket.socket]) -> tuple[int, int]:
+    """(datagrams, bytes) waiting on the sockets, read without blocking."""
+    n = size = 0
+    for s in socks:
+        while True:
+            try:
+                size += len(s.recv(65536))
+                n += 1
+            except BlockingIOError:
+                break
+    return n, size
+
+
 def measure(
     model, data: bytes, ports: int, seconds: float, budget: bool, once: bool = False
 ) -> dict:
@@ -66,21 +79,11 @@ def measure(
             if once:
                 break
             time.sleep(0.002)
-            for s in socks:
-                while True:
-                    try:
-                        got_bytes += len(s.recv(65536))
-                        got += 1
-                    except BlockingIOError:
-                        break
+            n, b = drain(socks)
+            got, got_bytes = got + n, got_bytes + b
         time.sleep(0.2)
-        for s in socks:
-            while True:
-                try:
-                    got_bytes += len(s.recv(65536))
-                    got += 1
-                except BlockingIOError:
-                    break
+        n, b = drain(socks)
+        got, got_bytes = got + n, got_bytes + b
     finally:
         srv.stop()
         for s in socks:
