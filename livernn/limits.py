@@ -18,7 +18,8 @@ from livernn.errors import ConfigError
 @dataclass(frozen=True, slots=True)
 class Limit:
     """A closed range ``lo..hi`` (``lo_open``: lo itself excluded). ``unit`` follows the
-    numbers in messages; ``between``: say "between lo and hi" (tempo)."""
+    numbers in messages; ``integer``: whole numbers only (an OSC argument of type i);
+    ``between``: say "between lo and hi" (tempo)."""
 
     name: str
     lo: float
@@ -81,4 +82,3 @@ MAX_STEP_SECONDS = 0.010
 
 MAX_TEXT = 4096  # characters of seed or prime text in one OSC message
 MAX_PRIMED = 16 * MAX_TEXT  # primed characters waiting per voice
-MAX_VOICE_ADDRESS = 999  # /livernn/voice/N/...: N has at most 3 digits

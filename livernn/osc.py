@@ -63,9 +63,9 @@ class Address:
         return f"{PREFIX}/{self.name}"
 
 
-def _r(name: str, kind: str, limit: L.Limit, optional: bool = False) -> Arg:
-    """An argument whose range is a row of the limits table."""
-    return Arg(name, kind, limit.lo, limit.hi, limit.lo_open, optional)
+def _r(name: str, limit: L.Limit, optional: bool = False) -> Arg:
+    """An argument whose kind and range are a row of the limits table."""
+    return Arg(name, "i" if limit.integer else "f", limit.lo, limit.hi, limit.lo_open, optional)
 
 
 def _a(name: str, args: Sequence[Arg], help: str, **kw: Any) -> Address:
@@ -85,28 +85,28 @@ ADDRESSES: dict[str, Address] = {
             "meter of the next tune's header (M:), e.g. 6/8",
             text=True,
         ),
-        _a("temperature", [_r("t", "f", L.TEMPERATURE)], "sampling temperature"),
-        _a("top_k", [_r("k", "i", L.TOP_K)], "sample among the k likeliest (0: all)"),
-        _a("top_p", [_r("p", "f", L.TOP_P)], "nucleus sampling mass"),
-        _a("rng_seed", [_r("seed", "i", L.RNG_SEED)], "reseed the random generator"),
-        _a("tempo", [_r("bpm", "f", L.TEMPO)], "quarter-note BPM", per_voice=False),
+        _a("temperature", [_r("t", L.TEMPERATURE)], "sampling temperature"),
+        _a("top_k", [_r("k", L.TOP_K)], "sample among the k likeliest (0: all)"),
+        _a("top_p", [_r("p", L.TOP_P)], "nucleus sampling mass"),
+        _a("rng_seed", [_r("seed", L.RNG_SEED)], "reseed the random generator"),
+        _a("tempo", [_r("bpm", L.TEMPO)], "quarter-note BPM", per_voice=False),
         _a("start", [], "start playing"),
         _a("stop", [], "stop playing; silences every sounding note"),
         _a("reset", [], "release notes and start again from the last seed"),
         _a("panic", [], "silence every sounding note at once"),
-        _a("channel", [_r("channel", "i", L.CHANNEL)], "MIDI channel 1..16"),
-        _a("program", [_r("program", "i", L.PROGRAM)], "MIDI program change 0..127"),
-        _a("velocity", [_r("scale", "f", L.VELOCITY)], "velocity scale 0..2 (1: as written)"),
-        _a("transpose", [_r("semitones", "i", L.TRANSPOSE)], "transpose in semitones"),
+        _a("channel", [_r("channel", L.CHANNEL)], "MIDI channel 1..16"),
+        _a("program", [_r("program", L.PROGRAM)], "MIDI program change 0..127"),
+        _a("velocity", [_r("scale", L.VELOCITY)], "velocity scale 0..2 (1: as written)"),
+        _a("transpose", [_r("semitones", L.TRANSPOSE)], "transpose in semitones"),
         _a(
             "subscribe",
-            [_r("port", "i", L.PORT, optional=True), Arg("host", "s", optional=True)],
+            [_r("port", L.PORT, optional=True), Arg("host", "s", optional=True)],
             "send the out messages to port (default: the sender's) on host (default: the sender)",
             per_voice=False,
         ),
         _a(
             "unsubscribe",
-            [_r("port", "i", L.PORT, optional=True), Arg("host", "s", optional=True)],
+            [_r("port", L.PORT, optional=True), Arg("host", "s", optional=True)],
             "stop sending the out messages there",
             per_voice=False,
         ),

@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from livernn.budget import TokenBucket
 from livernn.clock import Clock
 from livernn.config import OscConfig, ServeConfig
 from livernn.endpoint import Endpoint
@@ -46,23 +47,21 @@ def set_realtime(priority: int = 20) -> bool:
 
 
 class Buckets:
-    """Token buckets by key (``rate`` tokens a second, as many in a burst); the most recent
+    """A ``TokenBucket`` per key (``rate`` a second, as many in a burst); the most recent
     ``MAX_SENDERS`` keys are remembered. Thread-safe (both threads reply)."""
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
-        self._b: collections.OrderedDict[Any, tuple[float, float]] = collections.OrderedDict()
+        self._b: collections.OrderedDict[Any, TokenBucket] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def take(self, key: Any, now: float) -> bool:
         with self._lock:
-            tokens, then = self._b.pop(key, (self.rate, now))
-            tokens = min(self.rate, tokens + (now - then) * self.rate)
-            ok = tokens >= 1.0
-            self._b[key] = (tokens - 1.0 if ok else tokens, now)
+            bucket = self._b.pop(key, None) or TokenBucket(self.rate, self.rate)
+            self._b[key] = bucket
             if len(self._b) > MAX_SENDERS:
                 self._b.popitem(last=False)
-        return ok
+            return bucket.take(now)
 
 
 class Replies:
@@ -79,8 +78,7 @@ class Replies:
         self._per_host = Buckets(osc.replies_per_host)
         self._status = Buckets(osc.status_per_host)
         self._total = Buckets(osc.replies_total)
-        self.dropped = 0
-        self.sent_bytes = 0
+        self.dropped = 0  # replies over budget, from both threads
 
     def allow(self, addr: tuple[str, int], address: str, now: float) -> bool:
         if address == "/livernn/error":
@@ -97,9 +95,7 @@ class Replies:
         if not self.allow(addr, address, time.monotonic()):
             self.dropped += 1
             return
-        data = encode(address, args)
-        self.sent_bytes += len(data)
-        self.endpoint.send(addr, data)
+        self.endpoint.send(addr, encode(address, args))
 
 
 class Server:
@@ -127,7 +123,8 @@ class Server:
         self._suspended = threading.Event()  # ... done: every note released
         self._resume = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.dropped: collections.Counter[str] = collections.Counter()  # reason -> datagrams
+        # reason -> datagrams dropped (replies over budget: ``replies.dropped``)
+        self.dropped: collections.Counter[str] = collections.Counter()
         self.failure: BaseException | None = None
 
     def request_stop(self) -> None:
@@ -152,12 +149,6 @@ class Server:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def reply(self, addr: tuple[str, int], address: str, args: Sequence[Any]) -> None:
-        before = self.replies.dropped
-        self.replies(addr, address, args)
-        if self.replies.dropped > before:
-            self.dropped["error replies"] += 1
-
     def recorders(self) -> list[Any]:
         """The ``--record`` files of this server (to report whether they were written)."""
         from livernn.outputs.midifile import MidiFileRecorder
@@ -174,23 +165,25 @@ class Server:
             return
         if len(data) > self.osc.max_packet:
             self.dropped["too large"] += 1
-            self.reply(addr, "/livernn/error", [f"packet larger than {self.osc.max_packet} bytes"])
+            self.replies(
+                addr, "/livernn/error", [f"packet larger than {self.osc.max_packet} bytes"]
+            )
             return
         try:
             messages = parse_datagram(data)
         except OscError as e:
             self.dropped["malformed"] += 1
-            self.reply(addr, "/livernn/error", [str(e)])
+            self.replies(addr, "/livernn/error", [str(e)])
             return
         for address, args in messages:
             try:
                 cmd = to_command(address, args, self.ctx, sender=addr)
             except OscError as e:
-                self.reply(addr, "/livernn/error", [str(e)])
+                self.replies(addr, "/livernn/error", [str(e)])
                 continue
             if not self.engine.submit(cmd):
                 self.dropped["queue full"] += 1
-                self.reply(addr, "/livernn/error", [f"{address}: busy, message dropped"])
+                self.replies(addr, "/livernn/error", [f"{address}: busy, message dropped"])
 
     def _receive_loop(self) -> None:
         assert self.endpoint is not None

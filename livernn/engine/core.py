@@ -229,8 +229,8 @@ class Engine:
             v.running = False
         self.release(None)
         t = self.clock.now()
-        for o in dict.fromkeys([*self.sinks, *self.monitors]):  # each once, in order
-            self._each([o], "close", lambda o: o.close(t))
+        everyone = list(dict.fromkeys([*self.sinks, *self.monitors]))  # each once, in order
+        self._each(everyone, "close", lambda o: o.close(t))
 
     def suspend(self) -> None:
         """Ctrl-Z: silence everything now and remember the beat, so ``resume`` carries on

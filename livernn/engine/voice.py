@@ -19,29 +19,13 @@ import numpy as np
 
 from livernn.abc import tunes
 from livernn.abc.events import Bar, NoteEvent, TuneChange, TuneEnd, TuneStart
+from livernn.budget import TokenBucket
 from livernn.config import VoiceConfig
 from livernn.sampling import SamplingParams, sample
 
 SEED_CHUNK = 64  # seed characters the model reads per engine iteration at most
 TEXT_TAIL = 4000  # characters of the current tune kept per voice for the live view
 BAR_MEMORY = 16  # bar lines remembered (to quantize a seed to the next one)
-
-
-class RateBudget:
-    """A token bucket on the engine clock: ``rate`` a second, ``burst`` at once (pure)."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.then = burst, None
-
-    def take(self, now: float) -> bool:
-        if self.then is not None:
-            self.tokens = min(self.burst, self.tokens + (now - self.then) * self.rate)
-        self.then = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +61,7 @@ class Voice:
         self.pending_seed: tuple[str, float | None] | None = None
         # A seed that came faster than the voice's reseed budget: the latest one waits
         self.deferred_seed: str | None = None
-        self.seed_budget = RateBudget(seeds_per_second, burst=max(1.0, seeds_per_second / 4))
+        self.seed_budget = TokenBucket(seeds_per_second, burst=max(1.0, seeds_per_second / 4))
         self.line = ""  # the line being written
         self.in_header = False
         self.silent = 0  # characters since the last note
