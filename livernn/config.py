@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from livernn import limits as L
+from livernn.constrain.tables import DEFAULT_LEVEL, LEVELS
 from livernn.clock import check_bpm
 from livernn.errors import ConfigError
 
@@ -30,6 +31,7 @@ class VoiceConfig:
     top_p: float = 1.0
     rng_seed: int | None = None  # None: a fresh seed from the OS
     seed: str = DEFAULT_SEED
+    constrain: str = DEFAULT_LEVEL  # none, syntax or meter (livernn/constrain)
 
     def validate(self) -> VoiceConfig:
         L.CHANNEL.check(self.channel)
@@ -44,6 +46,8 @@ class VoiceConfig:
             L.RNG_SEED.check(self.rng_seed)
         if not self.seed:
             raise ConfigError("the seed text must not be empty")
+        if self.constrain not in LEVELS:
+            raise ConfigError(f"constrain must be one of {', '.join(LEVELS)}, not {self.constrain!r}")
         return self
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from livernn.abc.tunes import TuneTracker
+from livernn.constrain.tables import DEFAULT_LEVEL, LEVELS
 from livernn.errors import ConfigError, ModelError
 from livernn.paths import DEFAULT_MODEL
 
@@ -39,15 +40,18 @@ def iter_generate(
     rng_seed: int | None = None,
     tunes: int | None = None,
     voice: int = 0,
+    constrain: str = DEFAULT_LEVEL,
 ) -> Iterator[str]:
     """Yield up to ``length`` generated characters after ``seed`` (voice ``voice`` is reset).
 
     With ``tunes``, stops once that many tunes have been completed by the generated text (a
     tune begun in the seed counts when it ends). Characters of a following ``X:`` line are
-    held back and never yielded, so the output ends cleanly.
+    held back and never yielded, so the output ends cleanly. ``constrain``: what the
+    sampler lets the model write (``livernn/constrain``); the seed is read, never refused.
     """
     import numpy as np
 
+    from livernn.constrain.automaton import MaskCache, make
     from livernn.sampling import sample
 
     if isinstance(length, bool) or not isinstance(length, int) or length < 0:
@@ -57,6 +61,9 @@ def iter_generate(
     params.validate()
     model.vocab.encode(seed)  # VocabError naming the character, before any change
     rng = np.random.default_rng(rng_seed)
+    automaton = make(constrain, MaskCache(model.vocab.chars))
+    if automaton is not None:
+        automaton.feed(seed)
     counter = TuneCounter()
     for c in seed:
         counter.feed(c)
@@ -66,8 +73,11 @@ def iter_generate(
     chars = model.vocab.chars
     held = ""
     for _ in range(length):
-        i = sample(logits, params, rng)
+        mask = None if automaton is None else automaton.mask()
+        i = sample(logits, params, rng, mask)
         c = chars[i]
+        if automaton is not None:
+            automaton.feed(c)
         ended = counter.feed(c)
         if ended is not None and tunes is not None and counter.completed >= tunes:
             if ended == 0:
@@ -93,9 +103,10 @@ def generate_text(
     params: SamplingParams,
     rng_seed: int | None = None,
     tunes: int | None = None,
+    constrain: str = DEFAULT_LEVEL,
 ) -> str:
     """The characters generated after ``seed`` (not including it); see ``iter_generate``."""
-    return "".join(iter_generate(model, seed, length, params, rng_seed, tunes))
+    return "".join(iter_generate(model, seed, length, params, rng_seed, tunes, constrain=constrain))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,6 +124,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus mass in (0, 1]")
     parser.add_argument("--rng-seed", type=int, default=None, help="same seed = same text")
     parser.add_argument("--tunes", type=int, default=None, help="stop after N complete tunes")
+    parser.add_argument(
+        "--constrain",
+        choices=LEVELS,
+        default=DEFAULT_LEVEL,
+        help="none, syntax (valid ABC) or meter (valid ABC, every bar full); default %(default)s",
+    )
     parser.add_argument("--out", type=Path, default=None, help="write here instead of stdout")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
 
@@ -151,7 +168,9 @@ def run(args: argparse.Namespace) -> int:
         )
     model = OnnxModel(args.model, device=args.device)
     model.vocab.encode(seed)
-    stream = iter_generate(model, seed, args.length, params, args.rng_seed, args.tunes)
+    stream = iter_generate(
+        model, seed, args.length, params, args.rng_seed, args.tunes, constrain=args.constrain
+    )
     if args.out is None:
         try:
             _stream_to(sys.stdout, seed, stream)

@@ -24,6 +24,7 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from livernn import limits as L
+from livernn.constrain.tables import LEVELS
 from livernn.errors import LivernnError
 from livernn.oscwire import PacketError, split_packet
 from livernn.vocab import Vocab
@@ -83,6 +84,12 @@ ADDRESSES: dict[str, Address] = {
             "meter",
             [Arg("meter", "s")],
             "meter of the next tune's header (M:), e.g. 6/8",
+            text=True,
+        ),
+        _a(
+            "constrain",
+            [Arg("level", "s")],
+            "none, syntax or meter: what the sampler lets the model write, from the next character",
             text=True,
         ),
         _a("temperature", [_r("t", L.TEMPERATURE)], "sampling temperature"),
@@ -287,6 +294,10 @@ def to_command(
                 raise OscError(f"{address}: needs text")
         else:
             text = text.strip()
+            if name == "constrain":
+                if text not in LEVELS:
+                    raise OscError(f"{address}: {_show(text)} is not one of {', '.join(LEVELS)}")
+                return Command(name, text, voice, sender)
             rx = _METER_RE if name == "meter" else _KEY_RE
             if not rx.match(text):
                 raise OscError(f"{address}: {_show(text)} is not a {name}")

@@ -13,9 +13,11 @@ import os
 import signal
 import sys
 
+from livernn.constrain.tables import DEFAULT_LEVEL, LEVELS
 from livernn.paths import DEFAULT_MODEL
 
 NO_MIDI_HINT = "playing to OSC only (see 'livernn ports', --midi-port, --osc-out)"
+
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -95,6 +97,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         metavar="T",
         help="sampling temperature (repeat per voice; default 1.0)",
+    )
+    g.add_argument(
+        "--constrain",
+        choices=LEVELS,
+        default=DEFAULT_LEVEL,
+        help="what the sampler lets the model write: none, syntax (valid ABC) or meter (valid "
+        "ABC and every bar full); default %(default)s",
     )
     g.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0: off)")
     g.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1: off)")
@@ -187,6 +196,7 @@ def build_config(args: argparse.Namespace):
             temperature=temps[i],
             top_k=args.top_k,
             top_p=args.top_p,
+            constrain=args.constrain,
             rng_seed=None if args.rng_seed is None else args.rng_seed + i,
             seed=seeds[i],
         ).validate()

@@ -52,6 +52,7 @@ def render(
             f"{b}[{v['voice']}]{r} ch {v['channel']}  T={v['temperature']:.2f}"
             + (f" k={v['top_k']}" if v.get("top_k") else "")
             + (f" p={v['top_p']:.2f}" if v.get("top_p", 1.0) < 1.0 else "")
+            + (f" constrain {v['constrain']}" if v.get("constrain") else "")
             + f"  {b}{printable(v.get('title') or '(untitled)')}{r}  K:{printable(v.get('key') or '?')}"
             f" M:{v.get('meter') or '?'}{q}  tunes {v.get('tunes', 0)} notes {v.get('notes', 0)}"
             + ("" if v.get("running") else "  (stopped)")

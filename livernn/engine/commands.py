@@ -141,6 +141,12 @@ def _meter(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
 # -- sampling ------------------------------------------------------------------------------
 
 
+@handles("constrain")
+def _constrain(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    for v in targets:
+        v.constrain(cmd.value)
+
+
 @handles("temperature", "top_k", "top_p")
 def _sampling(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
     for v in targets:

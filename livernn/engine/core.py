@@ -25,6 +25,7 @@ from livernn.config import EngineConfig
 from livernn.engine import commands, status
 from livernn.engine.inbox import Inbox
 from livernn.engine.interfaces import StepModel, Subscriptions, make_interpreter, tune_info
+from livernn.constrain.automaton import MaskCache
 from livernn.engine.voice import SEED_CHUNK, Voice
 from livernn.errors import LivernnError
 from livernn.osc import Command
@@ -70,8 +71,10 @@ class Engine:
         self.sounding = Sounding()
         self.tempo = TempoMap(time=self.clock.now(), beat=0.0, bpm=config.tempo)
         factory = interpreter_factory or (lambda: make_interpreter(self.config))
+        self.masks = MaskCache(self.vocab.chars)  # one cache of constraint masks for all voices
         self.voices = [
-            Voice(i, vc, factory(), config.seeds_per_second) for i, vc in enumerate(config.voices)
+            Voice(i, vc, factory(), config.seeds_per_second, self.masks)
+            for i, vc in enumerate(config.voices)
         ]
         self.sched_errors: collections.deque[float] = collections.deque(maxlen=100_000)
         self.sched_voices: collections.deque[int] = collections.deque(maxlen=100_000)  # whose

@@ -29,6 +29,7 @@ def pairs(engine: Engine) -> list[Any]:
         "temperature", float(v.params.temperature),
         "top_k", int(v.params.top_k),
         "top_p", float(v.params.top_p),
+        "constrain", v.cfg.constrain,
         "channel", int(v.cfg.channel),
         "title", v.title,
         "key", v.key,

@@ -21,6 +21,8 @@ from livernn.abc import tunes
 from livernn.abc.events import Bar, NoteEvent, TuneChange, TuneEnd, TuneStart
 from livernn.budget import TokenBucket
 from livernn.config import VoiceConfig
+from livernn.constrain.automaton import Automaton, MaskCache, make
+from livernn.errors import ConfigError
 from livernn.sampling import SamplingParams, sample
 
 SEED_CHUNK = 64  # seed characters the model reads per engine iteration at most
@@ -42,7 +44,12 @@ class Voice:
     """One stream of generated text and the notes it makes."""
 
     def __init__(
-        self, index: int, cfg: VoiceConfig, interpreter: Any, seeds_per_second: float = 20.0
+        self,
+        index: int,
+        cfg: VoiceConfig,
+        interpreter: Any,
+        seeds_per_second: float = 20.0,
+        masks: MaskCache | None = None,
     ) -> None:
         self.index = index
         self.cfg = cfg
@@ -77,6 +84,10 @@ class Voice:
         self.notes = 0
         self.tail = ""  # the current tune's text (for the view)
         self.new_text: list[str] = []
+        # what the sampler lets the model write (livernn/constrain), from the text it reads
+        self.masks = masks
+        self.constraint: Automaton | None = None
+        self.constrain(cfg.constrain)
 
     # -- controls ----------------------------------------------------------------------
 
@@ -84,6 +95,16 @@ class Voice:
         """Change sampling fields (temperature, top_k, top_p); ConfigError when invalid."""
         self.params = replace(self.params, **fields).validate()
         self.cfg = replace(self.cfg, **fields)
+
+    def constrain(self, level: str) -> None:
+        """Constrain from the next character: the automaton reads the current tune's text
+        so far to know where the bar stands (ConfigError for an unknown level)."""
+        if self.masks is None and level != "none":
+            raise ConfigError("constrained sampling needs the model's vocabulary (a MaskCache)")
+        self.constraint = make(level, self.masks) if self.masks is not None else None
+        self.cfg = replace(self.cfg, constrain=level)
+        if self.constraint is not None and self.tail:
+            self.constraint.feed(self.tail)
 
     def reshape(self, **fields: Any) -> None:
         """Change MIDI shaping fields of the config (channel, program, velocity, transpose)."""
@@ -105,6 +126,8 @@ class Voice:
         self.bars.clear()
         self.logits = None
         self.unread = text
+        if self.constraint is not None:
+            self.constraint = make(self.cfg.constrain, self.constraint.cache)
 
     def take_unread(self, n: int) -> str:
         chunk, self.unread = self.unread[:n], self.unread[n:]
@@ -124,7 +147,8 @@ class Voice:
         if self.forced:
             return self.forced.popleft()
         assert self.logits is not None
-        c = chars[int(sample(self.logits, self.params, self.rng))]
+        mask = None if self.constraint is None else self.constraint.mask()
+        c = chars[int(sample(self.logits, self.params, self.rng, mask))]
         if self.in_header and self.line == "" and c in "MK":
             meter, key = self.pending_meter, self.pending_key
             if c == "M" and meter is not None:
@@ -144,6 +168,8 @@ class Voice:
         """Follow the lines of the text (header or body, the tune's text for the view)."""
         self.chars += len(text)
         self.new_text.append(text)
+        if self.constraint is not None:
+            self.constraint.feed(text)
         for c in text:
             if c == "\n":
                 if tunes.starts_tune(self.line):
@@ -226,6 +252,7 @@ class Voice:
             "temperature": self.params.temperature,
             "top_k": self.params.top_k,
             "top_p": self.params.top_p,
+            "constrain": self.cfg.constrain,
             "title": self.title,
             "key": self.key,
             "meter": self.meter,

@@ -1,0 +1,637 @@
+"""The constraint automaton's state and its step function, one character at a time.
+
+Pure code (no clock, threads or I/O; see docs/DESIGN.md). ``Lexer.step(c)`` moves to the
+state after ``c`` and says whether ``c`` was allowed (the caller restores a snapshot when it
+was not); ``Lexer.recover(c)`` reads a character that was not allowed, as a performer's text
+is read. The bar lines, repeats and pickups are decided in ``livernn/constrain/bars.py``.
+"""
+
+from __future__ import annotations
+
+import operator
+
+from livernn.constrain import bars
+from livernn.constrain import tables as T
+
+# lexer states: the header (below LINE), then the body
+TOP, X_COLON, X_NUM, HDR, HDR_COLON, HDR_VAL, FREE = range(7)
+LINE, SEP, ACC, OCT, LEN, BRACKET, CHORD, GRACE, GCH, DECO, BAR, PAREN = range(7, 19)
+INLINE_COLON, INLINE_VAL, FIELD_COLON, FIELD_VAL, BFREE = range(19, 24)
+
+_WORDS = {"M": T.METERS, "L": T.UNITS, "Q": T.TEMPOS, "K": T.KEYS, "R": T.RHYTHMS}
+# abc2midi refuses R:hornpipe in a meter other than 2/4 or 4/4: the words when it matters
+_WORDS["m"] = T.HORNPIPE_METERS  # M: after R:hornpipe
+_WORDS["r"] = tuple(r for r in T.RHYTHMS if r.lower() != "hornpipe")  # R: after another M:
+_PREFIXES = {f: T.prefixes(w) for f, w in _WORDS.items()}
+_WORDSET = {f: frozenset(w) for f, w in _WORDS.items()}
+_LEN_PREFIXES = T.prefixes(T.LENGTHS)
+_COMPLETIONS = {
+    p: tuple(v for w, v in T.LENGTHS.items() if w.startswith(p)) for p in _LEN_PREFIXES
+}
+_CHORD_PREFIXES, _CHORDS = T.prefixes(T.CHORDS), frozenset(T.CHORDS)
+_DECO_PREFIXES, _DECOS = T.prefixes(T.DECORATIONS), frozenset(T.DECORATIONS)
+LETTERS = "ABCDEFGabcdefg"
+_ACC = "^_="
+_TEXT_BAD = "\\%\n|"
+_NOTE, _REST, _CHORD = 1, 2, 3  # kinds of the element just written
+
+
+class Lexer(bars.Bars):
+    """Where the text stands: lexer state, header, and (from ``bars.Bars``) the bar."""
+
+    __slots__ = (
+        "st", "buf", "field", "hdr", "seen", "unit_given", "notes", "need", "prev_note",
+        "prev_len", "kind", "broken", "tie", "deco_n", "gch_n", "space", "slur", "spell",
+        "ctx", "chord_n", "grace_n", "tup_left", "tup_f", "tup_len", "body", "pair",
+        "meter_text", "hornpipe",
+    )  # fmt: skip
+
+    def __init__(self, meter: bool) -> None:
+        super().__init__(meter)
+        self.st, self.buf, self.field, self.hdr, self.seen = TOP, "", "", False, ""
+        self.unit_given, self.meter_text, self.hornpipe = 0, "", False
+        self._start_body()
+        self.st = TOP
+
+    # -- snapshots: the automaton tries a character and comes back --------------------
+
+    def _snapshot(self) -> tuple:
+        return _GET(self)
+
+    def _restore(self, snap: tuple) -> None:
+        for name, value in zip(_NAMES, snap, strict=True):
+            setattr(self, name, value)
+
+    def _key(self) -> tuple:
+        """The state as far as it decides the mask (text fields by length only)."""
+        snap = list(_GET(self))
+        if (self.st == HDR_VAL and self.field in T.TEXT_FIELDS) or self.st in (FREE, BFREE):
+            snap[_BUF] = (len(self.buf) >= T.MAX_TEXT, bool(self.buf.strip()))
+        snap[_BODY] = self.body > T.MAX_BODY
+        snap[_NOTES] = self.notes > 0
+        return tuple(snap)
+
+    @property
+    def fin(self) -> bool:
+        """Past ``MAX_BODY``: only the ways to the tune's end are left."""
+        return self.body > T.MAX_BODY
+
+    # -- one character ---------------------------------------------------------------
+
+    def step(self, c: str) -> bool:
+        if self.st >= LINE:
+            self.body += 1
+        return _STEP[self.st](self, c)
+
+    def _top(self, c: str) -> bool:
+        if c != "X":
+            return False
+        self.st = X_COLON
+        return True
+
+    def _x_colon(self, c: str) -> bool:
+        if c != ":":
+            return False
+        self.st, self.buf = X_NUM, ""
+        return True
+
+    def _x_num(self, c: str) -> bool:
+        if c == "\n" and self.buf:
+            self.st, self.buf, self.seen, self.hdr = HDR, "", "", True
+            self.unit_given, self.bar, self.meter_text, self.hornpipe = 0, 0, "", False
+            return True
+        if not c.isdigit() or len(self.buf) >= T.MAX_NUMBER or (c == "0" and not self.buf):
+            return False
+        self.buf += c
+        return True
+
+    def _hdr(self, c: str) -> bool:
+        if "T" not in self.seen:
+            ok = c == "T"
+        else:
+            ok = c in T.TEXT_FIELDS or (c in T.ONCE_FIELDS and c not in self.seen)
+            ok = ok or (c == "K" and "M" in self.seen)  # a tune says its meter
+        if ok:
+            self.st, self.field = HDR_COLON, c
+        return ok
+
+    def _hdr_colon(self, c: str) -> bool:
+        if c != ":":
+            return False
+        self.st, self.buf = HDR_VAL, ""
+        return True
+
+    def _hdr_val(self, c: str) -> bool:
+        f, buf = self.field, self.buf
+        if f in T.TEXT_FIELDS:
+            if c == "\n":
+                if not buf.strip():
+                    return False
+                self.st, self.buf, self.seen = HDR, "", self.seen + f
+                return True
+            if c in _TEXT_BAD or len(buf) >= T.MAX_TEXT or (c in " :" and buf[-1:] in ("", " ")):
+                return False  # (a value starting with : or | looks like a bar line to abc2midi)
+            self.buf += c
+            return True
+        v = buf[1:] if buf.startswith(" ") else buf
+        if f == "M" and self.hornpipe:
+            f = "m"
+        elif f == "R" and "M" in self.seen and self.meter_text not in T.HORNPIPE_METERS:
+            f = "r"
+        if c == "\n":
+            if v not in _WORDSET[f]:
+                return False
+            self._header_field(self.field, v)
+            return True
+        if c == " " and not buf:
+            self.buf = " "
+            return True
+        if v + c not in _PREFIXES[f]:
+            return False
+        self.buf += c
+        return True
+
+    def _header_field(self, f: str, v: str) -> None:
+        """A header line ``f:v`` ends (also one read leniently)."""
+        if f == "M":
+            self.bar, self.meter_text = T.meter_ticks(v), v
+        elif f == "L":
+            self.unit_given = T.unit_ticks(v)
+        elif f == "R":
+            self.hornpipe = v.lower() == "hornpipe"
+        if f == "K":
+            self._start_body()
+        else:
+            self.st, self.buf, self.seen = HDR, "", self.seen + f
+
+    def _start_body(self) -> None:
+        self.unit = self.unit_given or T.default_unit(self.bar)
+        self.st, self.buf, self.hdr = LINE, "", False
+        self.reset_bars()
+        self.notes = self.body = 0
+        self._drop()
+
+    def _drop(self) -> None:
+        """Forget the element in progress (the bar is kept)."""
+        self.need, self.prev_note, self.prev_len, self.kind = 0, False, 0, 0
+        self.broken, self.tie, self.deco_n, self.gch_n, self.space = 0, "", 0, 0, False
+        self.slur, self.spell, self.ctx, self.chord_n, self.grace_n = 0, "", 0, 0, 0
+        self.tup_left, self.tup_f, self.tup_len = 0, None, 0
+        self.pair = False  # the last note ended a broken pair (abc2midi refuses a chain)
+
+    # -- the body: a line starts -------------------------------------------------------
+
+    def _line(self, c: str) -> bool:
+        if c == "\n":
+            if not self.can_end(self.notes, self.need):
+                return False
+            self._end_tune()
+            return True
+        if (self.fin or self.final) and self.can_end(self.notes, self.need):
+            return False
+        if c in "KML":
+            if not self.field_ok(c, self.fin):
+                return False
+            self.st, self.field = FIELD_COLON, c
+            return True
+        if c == " ":
+            return False
+        self.st = SEP
+        return self._sep(c)
+
+    def _end_tune(self) -> None:
+        self.st, self.buf, self.hdr = TOP, "", False
+
+    def _field_colon(self, c: str) -> bool:
+        if c != ":":
+            return False
+        self.st, self.buf = FIELD_VAL if self.st == FIELD_COLON else INLINE_VAL, ""
+        return True
+
+    def _field_val(self, c: str) -> bool:
+        end = "\n" if self.st == FIELD_VAL else "]"
+        if c == end:
+            if self.buf not in _WORDSET[self.field]:
+                return False
+            self._body_field(self.field, self.buf)
+            return True
+        if self.buf + c not in _PREFIXES[self.field]:
+            return False
+        self.buf += c
+        return True
+
+    def _body_field(self, f: str, v: str) -> None:
+        """A body field (``K:`` line or ``[K:]`` inline) ends (also one read leniently)."""
+        if f == "M":
+            self.set_meter(T.meter_ticks(v))
+        elif f == "L":
+            self.unit = T.unit_ticks(v) or self.unit
+        self.st = LINE if self.st in (FIELD_VAL, BFREE) else SEP
+        self.buf = ""
+
+    # -- the body: between elements ----------------------------------------------------
+
+    def _sep(self, c: str) -> bool:
+        need = self.need
+        if (self.fin or self.final) and self.after_bar and self.can_end(self.notes, need):
+            if c != "\n":
+                return False
+        if c == " ":
+            if self.space or need:
+                return False
+            self.space, self.prev_note = True, False
+            return True
+        if c == "\n":
+            if not self.after_bar or need or self.tup_left or self.need2:
+                return False
+            self.st, self.space = LINE, False
+            return True
+        if self.need2:  # after :| in a first ending: [2
+            if c != "[":
+                return False
+            self.st = BRACKET
+            return True
+        self.space = False
+        if c in LETTERS or c in _ACC or c == "z":
+            if c == "z" and (need == 1 or self.broken or self.tie):
+                return False
+            self.ctx, self.spell = 0, ""
+            self.kind = _REST if c == "z" else _NOTE
+            if c == "z":
+                self.st, self.buf = LEN, ""
+                return self._viable("")
+            return self._note_start(c)
+        if c == "[":
+            ok = self._bracket_ok()
+            self.st = BRACKET
+            return ok
+        if c in '"!{.uv' and (need == 1 or self.tup_left or not self._viable("")):
+            return False
+        if c == '"':
+            if self.gch_n:
+                return False
+            self.st, self.buf = GCH, ""
+            return True
+        if c == "!" or c in T.LETTER_DECORATIONS:
+            if self.deco_n >= 2:
+                return False
+            if c == "!":
+                self.st, self.buf = DECO, ""
+            else:
+                self.deco_n, self.need, self.prev_note = self.deco_n + 1, 2, False
+            return True
+        if c == "{":
+            host = max(self.unit, T.WHOLE // 8)
+            if self.grace_n or not self.room(host) or 0 < self.broken < host:
+                return False
+            self.st, self.buf = GRACE, ""
+            return True
+        if c == "(":
+            tuplet = not (self.tup_left or self.broken or need == 1) and self._tuplet_viable()
+            if self.tie or not (tuplet or not self.slur and self._viable("")):
+                return False
+            self.st = PAREN
+            return True
+        if c == ")":
+            if not (self.slur and self.prev_note):
+                return False
+            self.slur = 0
+            return True
+        if c == "-":
+            if not (self.prev_note and self.kind == _NOTE and not self.tup_left):
+                return False
+            self.tie, self.need, self.prev_note = self.spell, 1, False
+            return True
+        if c in "<>":
+            if not (self.prev_note and self.kind != _REST and not self.tup_left) or self.pair:
+                return False
+            if not self.room(self.prev_len):
+                return False
+            self.broken, self.need, self.prev_note = self.prev_len, 2, False
+            return True
+        if c in "|:":
+            if (need and not self.tie) or self.tup_left:
+                return False
+            self.st, self.buf = BAR, c
+            return self.bar_viable(c, self.fin, bool(self.tie))
+        return False
+
+    # -- notes, rests, chords ----------------------------------------------------------
+
+    def _note_start(self, c: str) -> bool:
+        if c in _ACC:
+            if self.tie:
+                return False
+            self.st, self.buf = ACC, c
+            return bool(self.ctx) or self._viable("")
+        if self.tie and c != self.tie[0]:
+            return False
+        self.spell, self.st = c, OCT
+        return bool(self.ctx) or self._viable("")
+
+    def _acc(self, c: str) -> bool:
+        if self.buf + c in T.ACCIDENTALS:
+            self.buf += c
+            return True
+        if c not in LETTERS:
+            return False
+        self.spell, self.st = c, OCT
+        return bool(self.ctx) or self._viable("")
+
+    def _oct(self, c: str) -> bool:
+        if c in ",'":
+            marks = self.spell[1:] + c
+            if len(marks) > T.MAX_OCTAVE_MARKS or (c == ",") != self.spell[0].isupper():
+                return False
+            if self.tie and not self.tie[1:].startswith(marks):
+                return False
+            self.spell += c
+            return True
+        if self.tie and self.spell != self.tie:
+            return False
+        if self.ctx == 1:
+            self.chord_n += 1
+            self.st = CHORD
+            return self._chord(c)
+        if self.ctx == 2:
+            self.grace_n += 1
+            self.st = GRACE
+            return self._grace(c)
+        self.st, self.buf = LEN, ""
+        return self._len(c)
+
+    def _len(self, c: str) -> bool:
+        p = self.buf + c
+        if p in _LEN_PREFIXES and self._viable(p):
+            self.buf = p
+            return True
+        v = T.LENGTHS.get(self.buf)
+        if v is None or not self._fits(v):
+            return False
+        self._complete(v)
+        self.st = SEP
+        return self._sep(c)
+
+    def _viable(self, p: str) -> bool:
+        return any(self._fits(v) for v in _COMPLETIONS[p])
+
+    def _fits(self, v) -> bool:
+        written = round(self.unit * v)
+        if written <= 0 or (self.broken and written != self.broken):
+            return False
+        if self.grace_n and (v < 1 or written < T.WHOLE // 8):
+            return False
+        if self.tup_left:
+            if self.tup_len:
+                return written == self.tup_len
+            return self.room(round(written * self.tup_f * self.tup_left))
+        return self.room(written)
+
+    def _complete(self, v) -> None:
+        """A note, rest or chord of ``v`` units ends."""
+        written = round(self.unit * v)
+        # no broken rhythm after the second note of a pair, a tuplet's note or a tied-to
+        # note: abc2midi refuses them ("Notes not equal durations", "Cannot find note")
+        pair = bool(self.broken or self.tup_left or self.tie)
+        if self.tup_left:
+            self.add(round(written * self.tup_f))
+            self.tup_len = self.tup_len or written
+            self.tup_left -= 1
+            if not self.tup_left:
+                self.tup_f, self.tup_len = None, 0
+        else:
+            self.add(written)
+        self.prev_note, self.prev_len, self.notes = True, written, self.notes + 1
+        self.pair = pair
+        self.need = self.broken = self.deco_n = self.gch_n = self.grace_n = 0
+        self.tie = ""
+        self.after_bar = False
+
+    def _bracket_ok(self) -> bool:
+        chord = self.need != 1 and not self.tie and not self.tup_left and self._viable("")
+        inline = not self.need and not self.tie and not self.tup_left and self.fill == 0
+        return chord or inline and self.field_ok("K", self.fin) or self.ending_ok(1, self.fin)
+
+    def _bracket(self, c: str) -> bool:
+        if self.need2:
+            if c != "2":
+                return False
+            self.start_ending(2)
+            self.st = SEP
+            return True
+        if c in LETTERS or c in _ACC:
+            if self.need == 1 or self.tie or self.tup_left or not self._viable(""):
+                return False
+            self.ctx, self.chord_n, self.kind = 1, 0, _CHORD
+            return self._note_start(c)
+        if c in "KML":
+            if self.need or self.tie or self.tup_left or self.fill or not self.field_ok(c, self.fin):
+                return False
+            self.st, self.field = INLINE_COLON, c
+            return True
+        if c == "1" and self.ending_ok(1, self.fin):
+            self.start_ending(1)
+            self.st = SEP
+            return True
+        return False
+
+    def _chord(self, c: str) -> bool:
+        if c == "]":
+            if self.chord_n < 2:
+                return False
+            self.ctx, self.st, self.buf = 0, LEN, ""
+            return True
+        if self.chord_n >= T.MAX_CHORD_NOTES:
+            return False
+        if c in _ACC or c in LETTERS:
+            return self._note_start(c)
+        return False
+
+    def _grace(self, c: str) -> bool:
+        if c == "/" and not self.buf and not self.grace_n:
+            self.buf = "/"
+            return True
+        if c == "}":
+            if not self.grace_n:
+                return False
+            self.st, self.ctx, self.need, self.prev_note = SEP, 0, 1, False
+            return True
+        if self.grace_n >= T.MAX_GRACE_NOTES or not (c in _ACC or c in LETTERS):
+            return False
+        self.ctx = 2
+        return self._note_start(c)
+
+    def _quoted(self, c: str) -> bool:
+        gch = self.st == GCH
+        end, words, prefixes = ('"', _CHORDS, _CHORD_PREFIXES) if gch else ("!", _DECOS, _DECO_PREFIXES)
+        if c == end:
+            if self.buf not in words:
+                return False
+            if gch:
+                self.gch_n = 1
+            else:
+                self.deco_n += 1
+            self.st, self.buf, self.need, self.prev_note = SEP, "", max(self.need, 2), False
+            return True
+        if self.buf + c not in prefixes:
+            return False
+        self.buf += c
+        return True
+
+    def _tuplet_viable(self) -> bool:
+        shortest = min(T.LENGTHS.values())
+        return any(self.room(round(self.unit * shortest * f * int(p))) for p, f in T.TUPLETS.items())
+
+    def _paren(self, c: str) -> bool:
+        f = T.TUPLETS.get(c)
+        if f is not None:
+            if self.tup_left or self.broken or self.need == 1:
+                return False
+            self.tup_left, self.tup_f, self.tup_len = int(c), f, 0
+            self.st, self.need = SEP, 2
+            return self._viable("")
+        if self.slur:
+            return False
+        self.slur, self.need, self.st = 1, self.need or 2, SEP
+        return self._sep(c)
+
+    def _bar(self, c: str) -> bool:
+        p = self.buf + c
+        if self.bar_viable(p, self.fin, bool(self.tie)):
+            self.buf = p
+            return True
+        if not self.bar_ok(self.buf, self.fin, bool(self.tie)):
+            return False
+        self.bar_done(self.buf)
+        self.prev_note = self.space = False
+        self.st = SEP
+        return self._sep(c)
+
+    def unstick(self) -> None:
+        """Out of a state that allows nothing (never reached from the model's own text):
+        the element in progress is dropped and the bar is not counted."""
+        self.free = True
+        self._drop()
+        if self.st > LINE:
+            self.st = SEP
+
+    # -- text that was not written under the mask ------------------------------------------
+
+    def recover(self, c: str) -> None:
+        """Read ``c``, which the grammar does not allow here, as a performer wrote it."""
+        st = self.st
+        if st < LINE:
+            self._recover_header(c)
+        elif st in (GCH, DECO, GRACE):  # an annotation, an unknown decoration ...
+            if c == {GCH: '"', DECO: "!", GRACE: "}"}[st]:
+                self.st, self.buf = SEP, ""
+            elif c == "\n":
+                self._drop()
+                self.st = LINE
+            elif len(self.buf) < T.MAX_TEXT:
+                self.buf += c
+        elif st in (FIELD_VAL, INLINE_VAL, INLINE_COLON, FIELD_COLON):
+            end = "\n" if st in (FIELD_VAL, FIELD_COLON) else "]"
+            if c == end:
+                self._body_field(self.field, self.buf.strip())
+            elif len(self.buf) < T.MAX_TEXT and c != "\n":
+                self.buf += c if st in (FIELD_VAL, INLINE_VAL) else ""
+        elif st == BFREE:
+            pass  # a line too long to keep: the rest is skipped
+        elif st == LINE and c.isalpha() and c not in LETTERS or st == LINE and c == "%":
+            self.st, self.buf = BFREE, c  # a field line (P:, w: ...) or a comment
+        else:
+            self._recover_body(c)
+
+    def _recover_body(self, c: str) -> None:
+        at_line = self.st == LINE
+        if not self.free:  # the bar as the performer wrote it, not counted
+            snap = self._snapshot()
+            self.free = True
+            if self.step(c):
+                return
+            self._restore(snap)
+        self.free = True
+        self._drop()
+        self.st = LINE if at_line else SEP
+        snap = self._snapshot()
+        if self.step(c):  # without the element in progress
+            return
+        self._restore(snap)
+        if c == "\n":  # a blank line ends the tune, as in the interpreter
+            if at_line:
+                self._end_tune()
+            else:
+                self.st = LINE
+        # anything else is skipped
+
+    def _recover_header(self, c: str) -> None:
+        st = self.st
+        line = {
+            X_COLON: "X", X_NUM: "X:" + self.buf, HDR_COLON: self.field,
+            HDR_VAL: f"{self.field}:{self.buf}", FREE: self.buf,
+        }.get(st, "")  # fmt: skip
+        if c == "\n":
+            if st == HDR:  # a blank line: the tune ended in its header
+                self._end_tune()
+            elif st != TOP:
+                self.st, self.buf = FREE, line
+                self._free_end()
+        elif st == HDR and not c.isalpha():  # music without a K: line
+            self._start_body()
+            snap = self._snapshot()
+            if not self.step(c):
+                self._restore(snap)
+                self.recover(c)
+        elif st != FREE or len(line) < T.MAX_TEXT:
+            self.st, self.buf = FREE, line + c
+
+    def _free(self, c: str) -> bool:
+        """A line read leniently (a header field, or a body field line) goes on."""
+        if c == "\n":
+            self._free_end()
+            return True
+        if len(self.buf) >= T.MAX_TEXT:
+            return False
+        self.buf += c
+        return True
+
+    def _free_end(self) -> None:
+        line, self.buf = self.buf, ""
+        f, colon, v = line[:1], line[1:2], line[2:]
+        if self.st == BFREE:
+            self.st = LINE
+            if colon == ":" and f in "KML":
+                self.st = FIELD_VAL
+                self._body_field(f, v.strip())
+            elif (f, colon) == ("X", ":"):  # a new tune without a blank line
+                self.st, self.hdr, self.seen, self.unit_given, self.bar = HDR, True, "", 0, 0
+        elif not self.hdr:
+            self.st = HDR if (f, colon) == ("X", ":") else TOP
+            self.hdr = self.st == HDR
+            self.seen, self.unit_given, self.bar = "", 0, 0
+        elif colon == ":" and f.isalpha():
+            if f == "K":
+                self._start_body()
+            else:
+                if f == "M":
+                    self.bar = T.meter_ticks(v)
+                elif f == "L":
+                    self.unit_given = T.unit_ticks(v)
+                self.st, self.seen = HDR, self.seen + f
+        else:
+            self.st = HDR
+
+
+_NAMES = bars.Bars.SLOTS + Lexer.__slots__
+_GET = operator.attrgetter(*_NAMES)
+_BUF, _BODY, _NOTES = (_NAMES.index(n) for n in ("buf", "body", "notes"))
+_STEP = {
+    TOP: Lexer._top, X_COLON: Lexer._x_colon, X_NUM: Lexer._x_num, HDR: Lexer._hdr,
+    HDR_COLON: Lexer._hdr_colon, HDR_VAL: Lexer._hdr_val, FREE: Lexer._free,
+    LINE: Lexer._line, SEP: Lexer._sep, ACC: Lexer._acc, OCT: Lexer._oct, LEN: Lexer._len,
+    BRACKET: Lexer._bracket, CHORD: Lexer._chord, GRACE: Lexer._grace, GCH: Lexer._quoted,
+    DECO: Lexer._quoted, BAR: Lexer._bar, PAREN: Lexer._paren,
+    INLINE_COLON: Lexer._field_colon, INLINE_VAL: Lexer._field_val,
+    FIELD_COLON: Lexer._field_colon, FIELD_VAL: Lexer._field_val, BFREE: Lexer._free,
+}  # fmt: skip
