@@ -372,6 +372,11 @@ def run(args: argparse.Namespace) -> int:
     from livernn.server import build_server
 
     cfg = build_config(args)
+    if cfg.synth.enabled:  # a missing FluidSynth or soundfont: one line before the model loads
+        from livernn.outputs.synth import find_fluidsynth, find_soundfont
+
+        find_fluidsynth()
+        find_soundfont(cfg.synth.soundfont)
     model = OnnxModel(
         cfg.model, voices=len(cfg.engine.voices), device=cfg.device, threads=args.threads
     )
