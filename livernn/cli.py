@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("training.cli", "train a character model (needs the [train] extra)"),
     "export": ("training.cli_export", "export a checkpoint to ONNX (needs the [train] extra)"),
     "info": ("livernn.info", "print the model card of an ONNX model"),
-    "ports": ("livernn.outputs.ports", "list MIDI output ports"),
+    "ports": ("livernn.outputs.ports", "list MIDI output ports (and JACK's MIDI inputs)"),
 }
 
 
@@ -40,8 +40,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"livernn: error: {message} (see '{self.prog} --help')\n")
 
 
+DESCRIPTION = (
+    "livernn: a recurrent network writes folk tunes (ABC) live; you steer it over OSC and hear"
+    " it on MIDI or the built-in synth. Start with 'livernn serve --synth'."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="livernn", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="livernn", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"livernn {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -117,6 +117,24 @@ class MidiConfig:
     port: str | None = None  # substring of an output port name
     virtual: str | None = None  # name of a virtual port to create
     api: str | None = None  # alsa, jack, coremidi, winmm (None: try what works)
+    connect: str | None = None  # JACK: connect the port to the MIDI input matching this
+    auto_connect: bool = True  # JACK: connect it to a running synth found by itself
+
+
+@dataclass(frozen=True, slots=True)
+class SynthConfig:
+    """The built-in FluidSynth (``--synth``): a sound card, a WAV file, or both."""
+
+    enabled: bool = False
+    soundfont: Path | None = None  # None: the first GM soundfont found where distributions put it
+    wav: Path | None = None  # --synth-wav: the set's audio written here too
+    gain: float | None = None  # FluidSynth's gain (None: peaks near -3 dBFS)
+    driver: str | None = None  # FluidSynth audio driver (None: JACK when up, else its default)
+
+    @property
+    def audio(self) -> bool:
+        """Play to a sound card (``--synth-driver none``: only the WAV file)."""
+        return self.driver != "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +144,7 @@ class ServeConfig:
     engine: EngineConfig = field(default_factory=EngineConfig)
     osc: OscConfig = field(default_factory=OscConfig)
     midi: MidiConfig = field(default_factory=MidiConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
     record: Path | None = None
     record_force: bool = False  # --force: --record may overwrite an existing file
     quiet: bool = False

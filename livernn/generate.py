@@ -114,10 +114,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model", type=Path, default=DEFAULT_MODEL, help="ONNX model (default: %(default)s)"
     )
     parser.add_argument(
-        "--seed", required=True, help="text to start from; the two characters \\n mean a newline"
+        "--seed",
+        default=r"X:1\n",
+        help=r"text to start from; the two characters \n mean a newline (default: X:1\n)",
     )
     parser.add_argument(
-        "--length", type=int, required=True, help="most characters to generate after the seed"
+        "--length",
+        type=int,
+        default=2000,
+        help="most characters to generate after the seed (default %(default)s)",
     )
     parser.add_argument("--temperature", type=float, default=1.0, help="> 0 (default 1.0)")
     parser.add_argument("--top-k", type=int, default=0, help="keep the k likeliest (0 = off)")
@@ -131,7 +136,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="none, syntax (valid ABC) or meter (valid ABC, every bar full); default %(default)s",
     )
     parser.add_argument("--out", type=Path, default=None, help="write here instead of stdout")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where the model runs: cuda needs onnxruntime-gpu (default auto)",
+    )
 
 
 def _stream_to(out: TextIO, seed: str, stream: Iterator[str]) -> None:

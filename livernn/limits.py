@@ -72,6 +72,7 @@ LOOKAHEAD = Limit("lookahead", 0.0, 2.0, lo_open=True, unit="s")
 MAX_NOTE = Limit("max note length", 0.05, 600.0, unit="s")
 LISTEN_PORT = Limit("--osc-port", 0, 65535, integer=True)  # 0: any free port
 PORT = Limit("port", 1, 65535, integer=True)
+SYNTH_GAIN = Limit("--synth-gain", 0.0, 10.0)  # FluidSynth's synth.gain range
 MAX_PACKET = Limit("--max-packet", 64, 65507, integer=True)  # 65507: the largest UDP payload
 
 # A batched step of every voice must take at most this long at load, or serve refuses the

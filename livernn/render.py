@@ -1,7 +1,8 @@
 """``livernn render IN.abc --out OUT.mid|OUT.wav [--tune N] [--tempo BPM]``
 
 Plays an ABC file through the streaming interpreter and writes a standard MIDI file (with
-mido); ``.wav`` renders that MIDI file through FluidSynth. Each tune plays at its own ``Q:``
+mido); ``.wav`` renders that MIDI file through FluidSynth (``outputs/synth.py``), normalised
+to peak at -3 dBFS. Each tune plays at its own ``Q:``
 (120 quarter notes per minute without one) unless ``--tempo`` is given; tunes follow each
 other with one bar of silence between them.
 """
@@ -10,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,16 +20,11 @@ from livernn.abc.events import Event, NoteEvent, TuneChange, TuneEnd, TuneStart
 from livernn.abc.interpreter import AbcInterpreter
 from livernn.abc.tunes import split_tunes
 from livernn.errors import ConfigError
+from livernn.outputs.synth import PEAK_DBFS, render_wav
 
 log = logging.getLogger(__name__)
 
 TICKS_PER_BEAT = 480
-SOUNDFONTS = (
-    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
-    "/usr/share/sounds/sf2/default-GM.sf2",
-    "/usr/share/soundfonts/default.sf2",
-    "/usr/share/soundfonts/FluidR3_GM.sf2",
-)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="P",
         help="General MIDI program 0..127 to select first",
+    )
+    parser.add_argument(
+        "--soundfont",
+        metavar="PATH",
+        default=None,
+        help="the .sf2 for .wav output (default: FluidR3_GM where distributions put it)",
     )
 
 
@@ -123,38 +123,6 @@ def events_to_midi(
     return mid
 
 
-def find_soundfont() -> str | None:
-    for path in SOUNDFONTS:
-        if Path(path).is_file():
-            return path
-    return None
-
-
-def midi_to_wav(mid_path: Path, wav_path: Path) -> None:
-    """Render ``mid_path`` with FluidSynth (``fluidsynth -ni -F``)."""
-    exe = shutil.which("fluidsynth")
-    if exe is None:
-        raise ConfigError(
-            "cannot write .wav: fluidsynth is not installed (apt-get install fluidsynth "
-            "fluid-soundfont-gm), or write a .mid instead"
-        )
-    sf2 = find_soundfont()
-    if sf2 is None:
-        raise ConfigError(
-            "cannot write .wav: no General MIDI soundfont found (apt-get install fluid-soundfont-gm)"
-        )
-    proc = subprocess.run(
-        [exe, "-ni", "-q", "-F", str(wav_path), "-r", "44100", sf2, str(mid_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if proc.returncode != 0 or not wav_path.is_file():
-        last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise ConfigError(f"fluidsynth failed to render {wav_path}: {last[0]}")
-
-
 def run(args: argparse.Namespace) -> int:
     src = Path(args.input)
     out = Path(args.out)
@@ -188,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="livernn-render-") as tmp:
             mid_path = Path(tmp) / "render.mid"
             mid.save(mid_path)
-            midi_to_wav(mid_path, out)
+            before = render_wav(mid_path, out, Path(args.soundfont) if args.soundfont else None)
+        log.info("rendered audio peaked at %.1f dBFS, normalised to %g", before, PEAK_DBFS)
     else:
         mid.save(out)
     print(f"{out}: {n_tunes} tune(s), {n_notes} notes, {mid.length:.1f} s")

@@ -17,13 +17,20 @@ from livernn.constrain.tables import DEFAULT_LEVEL, LEVELS
 from livernn.paths import DEFAULT_MODEL
 
 NO_MIDI_HINT = "playing to OSC only (see 'livernn ports', --midi-port, --osc-out)"
+# What the startup line says when nothing will sound at all.
+NO_SOUND_HINT = "for sound: --synth (FluidSynth; apt-get install fluidsynth fluid-soundfont-gm)"
 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", default=str(DEFAULT_MODEL), help="ONNX model (default: %(default)s)")
-    g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    g.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where the model runs: cuda needs onnxruntime-gpu (default auto: CPU unless it is slow)",
+    )
     g.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1)")
     g.add_argument("--voices", type=int, default=1, help="independent voices (default 1)")
     g.add_argument(
@@ -65,7 +72,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     m.add_argument("--virtual", metavar="NAME", help="create a virtual output port NAME")
     m.add_argument("--no-midi", action="store_true", help="no MIDI output (OSC and view only)")
-    g.add_argument("--midi-api", choices=("alsa", "jack", "coremidi", "winmm"), default=None)
+    g.add_argument(
+        "--midi-api",
+        choices=("alsa", "jack", "coremidi", "winmm"),
+        default=None,
+        help="MIDI system (default: the platform's usual ones in turn, e.g. alsa then jack)",
+    )
+    c = g.add_mutually_exclusive_group()
+    c.add_argument(
+        "--connect",
+        metavar="NAME",
+        help="JACK: connect livernn's MIDI port to the input whose name contains NAME",
+    )
+    c.add_argument(
+        "--no-connect",
+        action="store_true",
+        help="JACK: leave livernn's MIDI port unconnected (default: connect to a running synth)",
+    )
     g.add_argument(
         "--channel",
         type=int,
@@ -86,6 +109,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="write what was played to a MIDI file (streamed: a kill loses at most 1 s)",
     )
     g.add_argument("--force", action="store_true", help="let --record overwrite an existing file")
+
+    g = p.add_argument_group("built-in synth (FluidSynth)")
+    g.add_argument(
+        "--synth",
+        action="store_true",
+        help="play through FluidSynth with a General MIDI soundfont (JACK, PulseAudio, ALSA, CoreAudio)",
+    )
+    g.add_argument(
+        "--soundfont", metavar="PATH", help="the .sf2 for --synth (default: FluidR3_GM where found)"
+    )
+    g.add_argument(
+        "--synth-wav",
+        metavar="FILE",
+        help="also write the set's audio to this WAV file (implies --synth; no sound card needed)",
+    )
+    g.add_argument(
+        "--synth-gain",
+        type=float,
+        default=None,
+        help="FluidSynth gain 0..10 (default: peaks near -3 dBFS, shared by the voices)",
+    )
+    g.add_argument(
+        "--synth-driver",
+        metavar="NAME",
+        default=None,
+        help="FluidSynth audio driver (jack, pulseaudio, alsa, coreaudio...; none: the WAV only)",
+    )
 
     g = p.add_argument_group("music")
     g.add_argument(
@@ -178,11 +228,13 @@ def build_config(args: argparse.Namespace):
         MidiConfig,
         OscConfig,
         ServeConfig,
+        SynthConfig,
         VoiceConfig,
         parse_host_port,
     )
     from livernn.errors import ConfigError
     from livernn.osc import unescape
+    from livernn.outputs.midifile import check_target
 
     n = int(L.VOICES.check(args.voices))
     channels = voice_channels(args.channel, n)
@@ -229,12 +281,25 @@ def build_config(args: argparse.Namespace):
         allow_subscribe=tuple(args.allow_subscribe),
         max_packet=args.max_packet,
     )
+    synth = SynthConfig(
+        enabled=bool(args.synth or args.synth_wav),
+        soundfont=Path(args.soundfont) if args.soundfont else None,
+        wav=Path(args.synth_wav) if args.synth_wav else None,
+        gain=None if args.synth_gain is None else L.SYNTH_GAIN.check(args.synth_gain),
+        driver=args.synth_driver,
+    )
+    if synth.wav is not None:
+        check_target(synth.wav, args.force)
     midi = MidiConfig(
-        enabled=not args.no_midi, port=args.midi_port, virtual=args.virtual, api=args.midi_api
+        enabled=not args.no_midi,
+        port=args.midi_port,
+        virtual=args.virtual,
+        api=args.midi_api,
+        connect=args.connect,
+        # our own synth is fed directly: connecting the port to another one would double it
+        auto_connect=not args.no_connect and not synth.enabled,
     )
     if args.record:  # a bad target is an error before the model loads
-        from livernn.outputs.midifile import check_target
-
         check_target(Path(args.record), args.force)
     if args.threads < 1:
         raise ConfigError("--threads must be >= 1")
@@ -244,6 +309,7 @@ def build_config(args: argparse.Namespace):
         engine=engine,
         osc=osc,
         midi=midi,
+        synth=synth,
         record=Path(args.record) if args.record else None,
         record_force=args.force,
         quiet=args.quiet,
@@ -316,6 +382,11 @@ def run(args: argparse.Namespace) -> int:
     from livernn.server import build_server
 
     cfg = build_config(args)
+    if cfg.synth.enabled:  # a missing FluidSynth or soundfont: one line before the model loads
+        from livernn.outputs.synth import find_fluidsynth, find_soundfont
+
+        find_fluidsynth()
+        find_soundfont(cfg.synth.soundfont)
     model = OnnxModel(
         cfg.model, voices=len(cfg.engine.voices), device=cfg.device, threads=args.threads
     )
@@ -330,6 +401,10 @@ def run(args: argparse.Namespace) -> int:
     )
     _say(f"listening for OSC on {host}:{port}")
     _say(f"MIDI out: {server.midi_out}" if server.midi_out else f"{server.no_midi}; {NO_MIDI_HINT}")
+    if server.synth:
+        _say(f"synth: {server.synth}")
+    elif not server.midi_out:
+        _say(NO_SOUND_HINT)
     if cfg.record is not None:
         _say(f"recording to {cfg.record}")
 

@@ -109,6 +109,7 @@ class Server:
         replies: Replies,
         midi_out: str | None = None,
         no_midi: str = "",
+        synth: str | None = None,
     ) -> None:
         self.engine = engine
         self.endpoint = endpoint
@@ -116,6 +117,7 @@ class Server:
         self.replies = replies
         self.midi_out = midi_out  # the MIDI port played to, or None ...
         self.no_midi = no_midi  # ... and why not
+        self.synth = synth  # the built-in synth (--synth), described, or None
         self.ctx = Context(voices=len(engine.voices), vocab=engine.vocab)
         self._allow = parse_networks(osc.allow, "--allow")
         self._stop = threading.Event()
@@ -261,6 +263,7 @@ def build_server(
     for (MIDI, ``--record``, view); ``listen=False`` has no socket (engine benchmarks)."""
     from livernn.outputs.midi import open_midi
     from livernn.outputs.osc_out import OscEcho
+    from livernn.outputs.synth import open_synth
 
     recorder = None
     if config.record is not None:  # a bad path is an error before anything opens
@@ -268,12 +271,15 @@ def build_server(
 
         recorder = MidiFileRecorder(config.record, force=config.record_force)
     endpoint = Endpoint(config.osc.host, config.osc.port, config.osc.max_packet) if listen else None
-    midi = None
+    midi = synth = None
     try:
         wired: list[NoteSink | Monitor] = []
+        synth = open_synth(config.synth, len(config.engine.voices))
         midi, why = open_midi(config.midi)
         if midi is not None:
             wired.append(midi)
+        if synth is not None:
+            wired.append(synth)
         echo = None
         if endpoint is not None:
             allow = parse_networks(config.osc.allow_subscribe, "--allow-subscribe")
@@ -285,20 +291,26 @@ def build_server(
         if not config.quiet:
             import sys
 
-            from livernn.view import TerminalView, TuneLog
+            from livernn.view import TerminalView, TuneLog, sound_lines
 
-            wired.append(TerminalView() if sys.stdout.isatty() else TuneLog())
+            where = sound_lines(
+                midi.description if midi else None, why, synth and synth.description
+            )
+            wired.append(TerminalView(sound=where) if sys.stdout.isatty() else TuneLog())
         replies = Replies(endpoint, config.osc)
         engine = Engine(
             model, [*wired, *outputs], config.engine, clock=clock, reply=replies,
             subscriptions=echo,
         )  # fmt: skip
         desc = midi.description if midi is not None else None
-        return Server(engine, endpoint, config.osc, replies, desc, why)
+        return Server(engine, endpoint, config.osc, replies, desc, why, synth and synth.description)
     except BaseException:
         if midi is not None:
             with contextlib.suppress(Exception):
                 midi.port.close()
+        if synth is not None:
+            with contextlib.suppress(Exception):
+                synth.close(0.0)
         if endpoint is not None:
             endpoint.close()
         raise

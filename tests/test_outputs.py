@@ -18,7 +18,7 @@ from livernn.osc import parse_datagram
 from livernn.outputs.midi import find_port, open_midi
 from livernn.outputs.midifile import MidiFileRecorder
 from livernn.outputs.osc_out import OscEcho
-from livernn.view import TuneLog, render, tune_line
+from livernn.view import TerminalView, TuneLog, render, sound_lines, tune_line
 
 TUNE = TuneStart(
     tune=2, title="The Kesh", key="G", meter="6/8", unit=0.5, tempo=110.0, bar_beats=3.0
@@ -146,8 +146,36 @@ def test_tune_log_writes_one_line_per_tune():
     log = TuneLog(buf)
     log.tune(0.0, 0, TUNE)
     log.tune(1.0, 1, TUNE)
+    log.tune(2.0, 0, TUNE)
     lines = buf.getvalue().splitlines()
+    # numbered as the header counts a voice's tunes (not by the interpreter's count since
+    # the last seed, which said "tune 1" while the header said "tunes 2")
     assert lines == [
-        "voice 1 tune 3: The Kesh (K: G, M: 6/8, Q: 110)",
-        "voice 2 tune 3: The Kesh (K: G, M: 6/8, Q: 110)",
+        "voice 1 tune 1: The Kesh (K: G, M: 6/8, Q: 110)",
+        "voice 2 tune 1: The Kesh (K: G, M: 6/8, Q: 110)",
+        "voice 1 tune 2: The Kesh (K: G, M: 6/8, Q: 110)",
     ]
+
+
+def test_view_header_says_where_the_sound_goes():
+    status = {"tempo": 120.0, "running": True, "voices": []}
+    none = sound_lines(None, "no MIDI output (jack: no JACK server running)", None)
+    screen = render(status, [], ansi=False, sound=none)
+    assert "MIDI out: none: OSC only (no MIDI output (jack: no JACK server running))" in screen
+    assert "try --synth" in screen
+    both = sound_lines("virtual port 'livernn' (jack)", "", "FluidSynth on jack (FluidR3_GM.sf2)")
+    screen = render(status, [], ansi=False, sound=both)
+    assert "MIDI out: virtual port 'livernn' (jack)" in screen
+    assert "synth: FluidSynth on jack" in screen and "try --synth" not in screen
+
+
+def test_view_keeps_the_x_of_a_new_tune_and_counts_tunes_as_the_header():
+    view = TerminalView(io.StringIO())
+    for c in "X:1\nT:a\nK:D\nabc|\n\n":  # one character at a time, as the engine sends
+        view.text(0.0, 0, c)
+    view.tune(0.0, 0, TUNE)
+    for chunk in ("X", ":", "0459\nT:b\nK:G\n", "d"):
+        view.text(0.0, 0, chunk)
+    view.tune(0.0, 0, TUNE)
+    assert view.texts.text[0] == "X:0459\nT:b\nK:G\nd"
+    assert view.log[-1].startswith("voice 1 tune 2:")

@@ -1,9 +1,9 @@
-"""Bad files and arguments: every row of the README's "Bad input" table, run as a real
+"""Bad files and arguments: every row of the "Bad input" table (docs/GUIDE.md), run as a real
 ``python -m livernn`` process. Each gets exactly one line on stderr, ``livernn: error: ...``
 (or, where livernn carries on by design, one notice), the exit status the table says, and
 never a traceback.
 
-``python -m tests.test_stage_badinput`` prints the table for the README from real runs.
+``python -m tests.test_stage_badinput`` prints the table for docs/GUIDE.md from real runs.
 """
 
 from __future__ import annotations
@@ -81,6 +81,9 @@ ROWS = [
     Row("--allow with a hostname", ("serve", "--model", "{model}", "--allow", "myhost.local"), r"--allow takes IP addresses or CIDR ranges"),
     Row("--record onto an existing file", ("serve", "--model", "{model}", "--record", "{dir}/text.onnx"), r"cannot record to .*the file exists \(--force overwrites it\)"),
     Row("--record onto a folder", ("serve", "--model", "{model}", "--record", "{dir}/emptydir"), r"cannot record to .*it is a folder"),
+    Row("--synth with a missing soundfont", ("serve", "--model", "{model}", "--synth", "--soundfont", "{dir}/none.sf2"), r"soundfont not found: .*none\.sf2"),
+    Row("--synth-wav onto an existing file", ("serve", "--model", "{model}", "--synth-wav", "{dir}/text.onnx"), r"cannot record to .*the file exists \(--force overwrites it\)"),
+    Row("--synth-gain out of range", ("serve", "--model", "{model}", "--synth", "--synth-gain", "50"), r"--synth-gain must be 0\.\.10"),
     Row("export a pickle that is not a checkpoint", ("export", "{dir}/evil.pt", "--out", "{dir}/x.onnx"), r"is not a livernn checkpoint \(it holds Python objects"),
 ]  # fmt: skip
 
@@ -229,7 +232,7 @@ def test_bad_input_gets_one_clear_line(results, row):
 
 
 def test_readme_lists_every_row():
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "GUIDE.md").read_text()  # moved there from the README
     section = readme.split("### Bad input", 1)[-1].split("\n## ", 1)[0]
     missing = [r.label for r in ROWS if f"| {r.label} |" not in section]
     assert missing == [], missing

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -100,6 +101,7 @@ class MidiOutput(NoteSink):
         self.port = port
         self.description = description
         self.failed = False
+        self.connected: str | None = None  # JACK: the synth input it was connected to
 
     def _send(self, msg) -> None:
         try:
@@ -144,6 +146,49 @@ def open_midi(cfg: MidiConfig) -> tuple[MidiOutput | None, str]:
     return out, why
 
 
+def _jack_own_ports() -> set[str]:
+    """livernn's JACK MIDI outputs now (to tell which one a new virtual port became)."""
+    from livernn.outputs import jack
+
+    return {
+        p.name
+        for p in jack.ports() or []
+        if p.kind == "midi" and not p.is_input and p.client.startswith(CLIENT_NAME)
+    }
+
+
+def auto_connect(out: MidiOutput, before: set[str], cfg: MidiConfig) -> None:
+    """JACK: connect the virtual port just opened (the one not in ``before``) to the synth
+    input ``cfg.connect`` names, or to a running synth found by itself. A failure is a
+    warning: the port stays open for the user to connect."""
+    from livernn.outputs import jack
+
+    if cfg.connect is None and not cfg.auto_connect:
+        return
+    if not jack.tools_installed():
+        log.warning("cannot connect the MIDI port: jack_lsp/jack_connect missing (jackd2)")
+        return
+    mine = sorted(_jack_own_ports() - before)
+    target = jack.find_synth_input(cfg.connect)
+    if target is None:
+        if cfg.connect is not None:
+            log.warning(
+                "no JACK MIDI input matches --connect %r (inputs: %s)",
+                cfg.connect,
+                ", ".join(jack.midi_inputs()) or "none",
+            )
+        return
+    if not mine:
+        log.warning("cannot find livernn's JACK port to connect it to %s", target)
+        return
+    why = jack.connect(mine[0], target)
+    if why:
+        log.warning("cannot connect %s to %s: %s", mine[0], target, why)
+        return
+    out.connected = target
+    out.description += f" -> {target}"
+
+
 def _open(cfg: MidiConfig) -> tuple[MidiOutput | None, str]:
     if not cfg.enabled:
         return None, "MIDI output disabled (--no-midi)"
@@ -154,11 +199,16 @@ def _open(cfg: MidiConfig) -> tuple[MidiOutput | None, str]:
         try:
             with quiet_stderr():
                 be = backend(api)
+                wire = api == "jack" and (cfg.connect is not None or cfg.auto_connect)
+                before = _jack_own_ports() if wire else set()
                 if cfg.virtual is not None:
                     port = be.open_output(
                         cfg.virtual, virtual=True, autoreset=False, client_name=CLIENT_NAME
                     )
-                    return MidiOutput(port, f"virtual port {cfg.virtual!r} ({label})"), ""
+                    out = MidiOutput(port, f"virtual port {cfg.virtual!r} ({label})")
+                    if wire:
+                        auto_connect(out, before, cfg)
+                    return out, ""
                 names = list(be.get_output_names())
                 if cfg.port is not None:
                     name = find_port(names, cfg.port)
@@ -175,7 +225,10 @@ def _open(cfg: MidiConfig) -> tuple[MidiOutput | None, str]:
                     port = be.open_output(
                         CLIENT_NAME, virtual=True, autoreset=False, client_name=CLIENT_NAME
                     )
-                    return MidiOutput(port, f"virtual port {CLIENT_NAME!r} ({label})"), ""
+                    out = MidiOutput(port, f"virtual port {CLIENT_NAME!r} ({label})")
+                    if wire:
+                        auto_connect(out, before, cfg)
+                    return out, ""
                 except Exception as e:
                     if not names:
                         tried.append(f"{label}: no virtual port ({_short(e)}) and no output port")
@@ -188,5 +241,12 @@ def _open(cfg: MidiConfig) -> tuple[MidiOutput | None, str]:
 
 
 def _short(e: Exception) -> str:
+    """One line about a failed API. rtmidi names the input class (``MidiInAlsa::...``)
+    even when an output was opened: say what is missing instead."""
     s = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if "ALSA sequencer" in s:
+        return "no ALSA sequencer (/dev/snd/seq)"
+    if "JACK server not running" in s:
+        return "no JACK server running"
+    s = re.sub(r"^Midi(In|Out)\w*::\w+: ", "", s)
     return s[:120]

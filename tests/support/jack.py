@@ -36,12 +36,16 @@ def skip_unless_installed(fluidsynth: bool = True) -> None:
         pytest.skip(f"{SOUNDFONT} is missing (apt-get install fluid-soundfont-gm)")
 
 
-def _stop(proc: subprocess.Popen | None) -> None:
+def _stop(proc: subprocess.Popen | None, timeout: float = 20.0) -> None:
+    """SIGTERM, then SIGKILL after ``timeout``. jackd sometimes takes 6 s to exit after its
+    clients went, and a SIGKILLed jackd never frees its slot in JACK's shared registry of at
+    most 8 servers (each test's server has its own name, so no later server reclaims it):
+    after 8 such kills no jackd on the machine starts ("Too many servers already active")."""
     if proc is None or proc.poll() is not None:
         return
     proc.terminate()
     try:
-        proc.wait(5)
+        proc.wait(timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
