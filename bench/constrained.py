@@ -86,7 +86,9 @@ def main() -> int:
     model = OnnxModel(a.model, voices=1)
     cache = MaskCache(model.vocab.chars)
     print(f"model {a.model}, {a.tunes} tunes per cell")
-    print("| T | level | seeds | abc2midi clean | bars full (tunes) | ended | mean length | distinct bars | pc entropy |")
+    print(
+        "| T | level | seeds | abc2midi clean | bars full (tunes) | ended | mean length | distinct bars | pc entropy |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     allcost = {lv: collections.defaultdict(list) for lv in a.levels.split(",")}
     for temp in (float(x) for x in a.temperatures.split(",")):
@@ -112,7 +114,9 @@ def main() -> int:
                     f"{mean_len:.0f} | {distinct:.2f} | {pc_entropy(tunes):.2f} |",
                     flush=True,
                 )
-    print("\n| level | mask us/char median | p99 | sample+feed median | p99 | model step median | mask / step | cache hit rate |")
+    print(
+        "\n| level | mask us/char median | p99 | sample+feed median | p99 | model step median | mask / step | cache hit rate |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for level, cost in allcost.items():
         m, f, s = (np.array(cost[k]) * 1e6 for k in ("mask", "feed", "step"))

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from livernn import limits as L
-from livernn.constrain.tables import DEFAULT_LEVEL, LEVELS
 from livernn.clock import check_bpm
+from livernn.constrain.tables import DEFAULT_LEVEL, LEVELS
 from livernn.errors import ConfigError
 
 DEFAULT_SEED = "X:1\n"
@@ -47,7 +47,9 @@ class VoiceConfig:
         if not self.seed:
             raise ConfigError("the seed text must not be empty")
         if self.constrain not in LEVELS:
-            raise ConfigError(f"constrain must be one of {', '.join(LEVELS)}, not {self.constrain!r}")
+            raise ConfigError(
+                f"constrain must be one of {', '.join(LEVELS)}, not {self.constrain!r}"
+            )
         return self
 
 

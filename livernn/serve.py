@@ -21,7 +21,6 @@ NO_MIDI_HINT = "playing to OSC only (see 'livernn ports', --midi-port, --osc-out
 NO_SOUND_HINT = "for sound: --synth (FluidSynth; apt-get install fluidsynth fluid-soundfont-gm)"
 
 
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", default=str(DEFAULT_MODEL), help="ONNX model (default: %(default)s)")

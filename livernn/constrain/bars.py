@@ -126,9 +126,9 @@ class Bars:
 
     def bar_done(self, tok: str) -> None:
         closing = tok in T.CLOSING and not (tok == "|:" and self.fill == 0)
-        if self.counting and self.first_bar and not self.pickup and tok == "|":
-            if 0 < self.fill < self.bar:
-                self.pickup = self.fill
+        first = self.counting and self.first_bar and not self.pickup and tok == "|"
+        if first and 0 < self.fill < self.bar:
+            self.pickup = self.fill
         if tok in ("|:", "::"):
             self.in_repeat = True
         elif tok == ":|":

@@ -83,7 +83,9 @@ LETTER_DECORATIONS = ""  # abc2midi refuses "." or "u" before a !decoration! or 
 TUPLETS = {"2": Fraction(3, 2), "3": Fraction(2, 3), "4": Fraction(3, 4)}  # (p: q/p
 
 MAX_CHORD_NOTES = 4
-MAX_GRACE_NOTES = 3  # before a note of at least a unit (abc2midi: "Grace sequence exceeds host note")
+MAX_GRACE_NOTES = (
+    3  # before a note of at least a unit (abc2midi: "Grace sequence exceeds host note")
+)
 MAX_BODY = 1500  # body characters after which the tune is steered to its end
 TUNE_END_BY = 2000  # ... and so ends within this many characters of its X: line
 

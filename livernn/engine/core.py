@@ -22,10 +22,10 @@ from typing import Any
 from livernn.abc.events import TuneStart
 from livernn.clock import Clock, MonotonicClock, TempoMap
 from livernn.config import EngineConfig
+from livernn.constrain.automaton import MaskCache
 from livernn.engine import commands, status
 from livernn.engine.inbox import Inbox
 from livernn.engine.interfaces import StepModel, Subscriptions, make_interpreter, tune_info
-from livernn.constrain.automaton import MaskCache
 from livernn.engine.voice import SEED_CHUNK, Voice
 from livernn.errors import LivernnError
 from livernn.osc import Command

@@ -1,0 +1,159 @@
+"""The constraint automaton (issue 16): no dead end on random allowed walks over every meter
+and unit length, seeds read without refusal, the mask is what the automaton allows, and the
+shipped model's constrained tunes pass an independent checker (abc2midi, default flags)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from livernn.abc.interpreter import AbcInterpreter
+from livernn.abc.tunes import tune_texts
+from livernn.constrain import tables as T
+from livernn.constrain.automaton import Automaton, MaskCache, make
+from livernn.errors import ConfigError
+from livernn.osc import Context, OscError, to_command
+from livernn.paths import DEFAULT_MODEL
+from tests.support.abccheck import check_tune, have_abc2midi
+
+# the shipped model's vocabulary (the automaton works over any)
+CHARS = tuple(
+    "\n !\"#&'()+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}"
+)
+METERS = ("2/4", "3/4", "4/4", "C", "C|", "6/8", "9/8", "12/8", "3/2", "2/2", "5/4", "7/8")
+UNITS = ("1/4", "1/8", "1/16")
+CACHE = MaskCache(CHARS)
+
+
+def walk(a: Automaton, picks: list[int]) -> str:
+    out = []
+    for p in picks:
+        m = a.mask()
+        ids = np.flatnonzero(m)
+        assert len(ids), "dead end"
+        c = CHARS[int(ids[p % len(ids)])]
+        a.feed(c)
+        out.append(c)
+    return "".join(out)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    level=st.sampled_from(["syntax", "meter"]),
+    meter=st.sampled_from(METERS),
+    unit=st.sampled_from(UNITS),
+    picks=st.lists(st.integers(0, 10_000), min_size=200, max_size=900),
+)
+def test_random_allowed_walks_never_reach_a_dead_end(level, meter, unit, picks):
+    a = Automaton(level, CACHE)
+    a.feed(f"X:1\nT:walk\nM:{meter}\nL:{unit}\nK:D\n")
+    walk(a, picks)
+    assert a.dead_ends == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.text(alphabet=st.sampled_from(CHARS), max_size=300),
+    picks=st.lists(st.integers(0, 10_000), min_size=100, max_size=400),
+)
+def test_any_seed_is_read_and_the_model_can_go_on(seed, picks):
+    """A performer's text is never refused: whatever it is, something is allowed after it."""
+    a = Automaton("meter", CACHE)
+    a.feed("X:1\nT:t\nM:6/8\nK:G\n" + seed)
+    walk(a, picks)
+    assert a.dead_ends == 0
+
+
+def test_a_long_walk_ends_its_tunes():
+    """Past MAX_BODY only the ways to the end remain: random walks keep finishing tunes."""
+    rng = np.random.default_rng(16)
+    a = Automaton("meter", CACHE)
+    a.feed("X:1\n")
+    text = "X:1\n" + walk(a, list(rng.integers(0, 10_000, size=12_000)))
+    assert a.dead_ends == 0
+    tunes = [t for t in tune_texts(text) if t.endswith("\n") or True]
+    assert len(tunes) >= 3
+
+
+def test_bars_are_counted_with_pickups_tuplets_and_broken_rhythm():
+    a = Automaton("meter", CACHE)
+    a.feed("X:1\nT:t\nM:6/8\nL:1/8\nK:D\nA|d2F A2F|(3GAB B4|d>c B2A2|")
+    assert a.allows("G") and not a.allows("|")  # the bar is empty: a note first
+    a.feed("G2A B2")
+    assert not a.allows("4")  # B4 would overfill the bar
+    assert a.allows(":")  # :| completes the pickup (1 + 5 = 6) ...
+    a.feed("|")
+    assert not a.allows("A") and a.allows("|")  # ... and || does; a plain | does not
+    b = Automaton("meter", CACHE)
+    b.feed("X:1\nT:t\nM:2/4\nL:1/8\nK:D\nAB2")
+    assert not b.allows(">")  # B2>? needs room for an equal note after B2: one unit left
+    assert b.allows("c") and b.allows("|")  # c fills the bar; or AB2 is a pickup
+
+
+def test_header_order_and_words():
+    a = Automaton("syntax", CACHE)
+    a.feed("X:1\n")
+    assert a.allows("T") and not a.allows("M") and not a.allows("K")
+    a.feed("T:Tune\n")
+    assert not a.allows("K")  # a tune says its meter first
+    a.feed("M:6/8\n")
+    assert not a.allows("M") and a.allows("K") and a.allows("L")
+    a.feed("K:")
+    assert a.allows("D") and not a.allows("H")
+    a.feed("Dmix\n")
+    assert a.allows("|") and a.allows("A") and not a.allows("\n")
+
+
+def test_hornpipes_are_in_two_or_four():
+    """abc2midi refuses R:hornpipe in another meter ("Hornpipe must be in 2/4 or 4/4")."""
+    a = Automaton("syntax", CACHE)
+    a.feed("X:1\nT:t\nM:C|\nR:")
+    assert not a.allows("h") and a.allows("r")
+    b = Automaton("syntax", CACHE)
+    b.feed("X:1\nT:t\nR:hornpipe\nM:")
+    assert b.allows("C") and b.allows("2") and not b.allows("6")
+    c = Automaton("syntax", CACHE)
+    c.feed("X:1\nT:t\nM:C\nR:hornpipe\nK:G\n")
+    assert c.allows("A")
+
+
+def test_levels_and_osc():
+    assert make("none", CACHE) is None
+    with pytest.raises(ConfigError):
+        make("bars", CACHE)
+    ctx = Context(voices=2)
+    assert to_command("/livernn/constrain", ["syntax"], ctx).value == "syntax"
+    assert to_command("/livernn/voice/2/constrain", ["none"], ctx).voice == 1
+    with pytest.raises(OscError, match="not one of"):
+        to_command("/livernn/constrain", ["strict"], ctx)
+    assert T.DEFAULT_LEVEL == "meter"
+
+
+@pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model")
+@pytest.mark.skipif(not have_abc2midi(), reason="needs abc2midi")
+@pytest.mark.parametrize("temperature", [1.0, 1.5])
+def test_shipped_model_constrained_tunes_pass_abc2midi(temperature):
+    """Checked from outside: abc2midi (default flags) converts them with no error, and the
+    interpreter reads every character; bar-length warnings are counted (BENCHMARKS.md)."""
+    from livernn.generate import generate_text
+    from livernn.model import OnnxModel
+    from livernn.sampling import SamplingParams
+
+    model = OnnxModel(DEFAULT_MODEL)
+    text = "X:1\n" + generate_text(
+        model, "X:1\n", 4000, SamplingParams(temperature), rng_seed=16, tunes=6
+    )
+    tunes = tune_texts(text)
+    assert len(tunes) >= 3
+    bar_warned = 0
+    for t in tunes:
+        v = check_tune(t)
+        assert v.clean, (v.errors, t)
+        bar_warned += bool(v.bar_warnings)
+        interp = AbcInterpreter()
+        list(interp.feed(t + "\n\n"))
+        assert interp.skipped == 0, t
+        assert len(t) <= T.TUNE_END_BY
+    assert bar_warned <= len(tunes) // 3
