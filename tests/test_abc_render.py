@@ -78,7 +78,7 @@ def test_render_wav_without_fluidsynth_says_so(tmp_path: Path, capsys, monkeypat
     code, _, err = render(
         capsys, str(BUILTIN_CORPUS), "--tune", "1", "--out", str(tmp_path / "x.wav")
     )
-    assert code == 2 and "fluidsynth is not installed" in err
+    assert code == 2 and "FluidSynth, which is not installed" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "x.wav").exists()
 
 

@@ -81,6 +81,11 @@ class Lexer(NoteSteps, bars.Bars):
             snap[_BUF] = (len(self.buf) >= T.MAX_TEXT, bool(self.buf.strip()))
         snap[_BODY] = self.body > T.MAX_BODY
         snap[_NOTES] = self.notes > 0
+        if self.st >= LINE:  # the header's bookkeeping no longer decides anything
+            for i in _HEADER_ONLY:
+                snap[i] = None
+            if not self.tie:  # a note's letter matters only to a tie
+                snap[_SPELL] = (self.spell[:1].isupper(), self.spell[1:])
         return tuple(snap)
 
     @property
@@ -461,7 +466,10 @@ class Lexer(NoteSteps, bars.Bars):
 
 _NAMES = bars.Bars.SLOTS + Lexer.__slots__
 _GET = operator.attrgetter(*_NAMES)
-_BUF, _BODY, _NOTES = (_NAMES.index(n) for n in ("buf", "body", "notes"))
+_BUF, _BODY, _NOTES, _SPELL = (_NAMES.index(n) for n in ("buf", "body", "notes", "spell"))
+_HEADER_ONLY = tuple(
+    _NAMES.index(n) for n in ("seen", "hdr", "unit_given", "meter_text", "hornpipe")
+)
 _STEP = {
     TOP: Lexer._top, X_COLON: Lexer._x_colon, X_NUM: Lexer._x_num, HDR: Lexer._hdr,
     HDR_COLON: Lexer._hdr_colon, HDR_VAL: Lexer._hdr_val, FREE: Lexer._free,
