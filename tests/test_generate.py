@@ -74,8 +74,9 @@ def test_output_looks_like_abc(tiny, random_model_path):
     text = generate_text(tiny, SEED, 600, p, rng_seed=1)
     assert text.count("|") >= 10, text
     assert _abc_fraction(text) > 0.6, text
-    # the same measure on a uniform model is far lower: the check can fail
-    noise = generate_text(OnnxModel(random_model_path), SEED, 600, p, rng_seed=1)
+    # the same measure on a uniform model sampled freely is far lower: the check can fail
+    # (constrained, even a uniform model writes ABC: that is tests/test_constrain.py)
+    noise = generate_text(OnnxModel(random_model_path), SEED, 600, p, rng_seed=1, constrain="none")
     assert _abc_fraction(noise) < 0.45, noise
 
 
