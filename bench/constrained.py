@@ -52,7 +52,7 @@ def one_tune(model, seed, params, rng, level, cache, cost, limit=2500):
         logits = model.step([i], [0])[0]
         t3 = time.perf_counter()
         cost["mask"].append(t1 - t0)
-        cost["feed"].append(t2 - t1 - 0)  # sampling + feeding
+        cost["feed"].append(t2 - t1)  # sampling + feeding
         cost["step"].append(t3 - t2)
         text += c
         if text.endswith("\n\n") and "\nK:" in text:

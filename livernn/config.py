@@ -11,7 +11,7 @@ from pathlib import Path
 
 from livernn import limits as L
 from livernn.clock import check_bpm
-from livernn.constrain.tables import DEFAULT_LEVEL, LEVELS
+from livernn.constrain.tables import DEFAULT_LEVEL, check_level
 from livernn.errors import ConfigError
 
 DEFAULT_SEED = "X:1\n"
@@ -46,10 +46,7 @@ class VoiceConfig:
             L.RNG_SEED.check(self.rng_seed)
         if not self.seed:
             raise ConfigError("the seed text must not be empty")
-        if self.constrain not in LEVELS:
-            raise ConfigError(
-                f"constrain must be one of {', '.join(LEVELS)}, not {self.constrain!r}"
-            )
+        check_level(self.constrain)
         return self
 
 

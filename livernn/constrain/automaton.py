@@ -105,8 +105,4 @@ class Automaton(Lexer):
 
 def make(level: str, cache: MaskCache) -> Automaton | None:
     """The automaton for a level (None for ``none``)."""
-    if level == "none":
-        return None
-    if level not in T.LEVELS:
-        raise ConfigError(f"constraint must be one of {', '.join(T.LEVELS)}, not {level!r}")
-    return Automaton(level, cache)
+    return None if T.check_level(level) == "none" else Automaton(level, cache)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from livernn.errors import ConfigError
+
 LEVELS = ("none", "syntax", "meter")
 DEFAULT_LEVEL = "meter"
 
@@ -88,6 +90,13 @@ MAX_GRACE_NOTES = (
 )
 MAX_BODY = 1500  # body characters after which the tune is steered to its end
 TUNE_END_BY = 2000  # ... and so ends within this many characters of its X: line
+
+
+def check_level(level: str) -> str:
+    """``level`` when it is one of ``LEVELS``, else ``ConfigError`` naming them."""
+    if level not in LEVELS:
+        raise ConfigError(f"constrain must be one of {', '.join(LEVELS)}, not {level!r}")
+    return level
 
 
 def prefixes(words: tuple[str, ...] | dict[str, Fraction]) -> frozenset[str]:

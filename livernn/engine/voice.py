@@ -22,7 +22,6 @@ from livernn.abc.events import Bar, NoteEvent, TuneChange, TuneEnd, TuneStart
 from livernn.budget import TokenBucket
 from livernn.config import VoiceConfig
 from livernn.constrain.automaton import Automaton, MaskCache, make
-from livernn.errors import ConfigError
 from livernn.sampling import SamplingParams, sample
 
 SEED_CHUNK = 64  # seed characters the model reads per engine iteration at most
@@ -48,8 +47,8 @@ class Voice:
         index: int,
         cfg: VoiceConfig,
         interpreter: Any,
-        seeds_per_second: float = 20.0,
-        masks: MaskCache | None = None,
+        seeds_per_second: float,
+        masks: MaskCache,
     ) -> None:
         self.index = index
         self.cfg = cfg
@@ -99,9 +98,7 @@ class Voice:
     def constrain(self, level: str) -> None:
         """Constrain from the next character: the automaton reads the current tune's text
         so far to know where the bar stands (ConfigError for an unknown level)."""
-        if self.masks is None and level != "none":
-            raise ConfigError("constrained sampling needs the model's vocabulary (a MaskCache)")
-        self.constraint = make(level, self.masks) if self.masks is not None else None
+        self.constraint = make(level, self.masks)
         self.cfg = replace(self.cfg, constrain=level)
         if self.constraint is not None and self.tail:
             self.constraint.feed(self.tail)
@@ -126,8 +123,7 @@ class Voice:
         self.bars.clear()
         self.logits = None
         self.unread = text
-        if self.constraint is not None:
-            self.constraint = make(self.cfg.constrain, self.constraint.cache)
+        self.constraint = make(self.cfg.constrain, self.masks)
 
     def take_unread(self, n: int) -> str:
         chunk, self.unread = self.unread[:n], self.unread[n:]

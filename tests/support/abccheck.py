@@ -51,9 +51,3 @@ def check_tune(text: str) -> Verdict:
     if p.returncode != 0 and not v.errors:
         v.errors.append(f"abc2midi exited {p.returncode}")
     return v
-
-
-def bars_in(text: str) -> int:
-    """Bar lines in a tune's body (the denominator of the bars-full rate)."""
-    body = text.split("\nK:", 1)[-1].split("\n", 1)[-1]
-    return len(re.findall(r"::|:\|2?|\|[\]:1|]?", body))
