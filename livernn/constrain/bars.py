@@ -23,7 +23,7 @@ class Bars:
 
     SLOTS = (
         "meter", "bar", "unit", "fill", "first_bar", "pickup", "ending", "in_repeat",
-        "need2", "last_bar", "free", "after_bar", "may_pickup", "may_repeat", "carry",
+        "need2", "last_bar", "free", "after_bar", "may_pickup", "carry", "to_close",
     )  # fmt: skip
     __slots__ = SLOTS
 
@@ -46,20 +46,28 @@ class Bars:
         # only the tune's first section may start with a pickup (abc2midi counts a later
         # one as a short bar unless the layout is just so)
         self.may_pickup = True
-        # :| without |: repeats from the start (once: a second one, or one after ||, is
-        # "Assuming repeat" in abc2midi)
-        self.may_repeat = True
         # a section that closed short (its pickup completed) is followed by a section whose
         # first bar is that pickup again: abc2midi adds the closing bar to the next one
         self.carry = 0
+        # the tune is being steered to its end: set at a bar line past MAX_BODY (never in
+        # the middle of a bar, where what is written may no longer fit what is left)
+        self.to_close = False
 
     @property
     def counting(self) -> bool:
         return self.meter and self.bar > 0 and not self.free
 
+
     def room(self, ticks: int) -> bool:
-        """Whether ``ticks`` more fit in the bar."""
-        top = self.carry if self.first_bar and self.carry else self.bar
+        """Whether ``ticks`` more fit in the bar. Near the tune's end (``to_close``) a
+        section with a pickup fills only what completes it, so that the closing bar line
+        comes."""
+        if self.first_bar and self.carry:
+            top = self.carry
+        elif self.to_close and self.pickup and self.fill <= self.bar - self.pickup:
+            top = self.bar - self.pickup
+        else:
+            top = self.bar
         return not self.counting or self.fill + ticks <= top
 
     def add(self, ticks: int) -> None:
@@ -99,7 +107,10 @@ class Bars:
         if tok not in T.CLOSING and tok not in ("|", "|1") or self.need2 or tied and tok != "|":
             return False
         e, rep = self.ending, self.in_repeat
-        if tok in (":|", ":|2") and not (rep or self.may_repeat) or tok in ("::", "|1") and not rep:
+        # :| without |: repeats from the tune's start or the last closing bar line (abc2midi:
+        # "Assuming repeat", a warning; the interpreter plays it the same); an ending or ::
+        # needs a |: (abc2midi: "found [1 or like before |:" is an error)
+        if tok in ("::", "|1") and not rep:
             return False
         if tok == "|:" and (rep or e or fin) or tok == "::" and (e or fin):
             return False
@@ -119,12 +130,12 @@ class Bars:
         if self.first_bar and self.carry:
             return tok == "|" and fill == self.carry  # the pickup the last section left
         if self.first_bar and not self.pickup and fill < bar:
-            return tok == "|" and self.may_pickup  # a pickup
+            return tok == "|" and self.may_pickup and 2 * fill <= bar  # a pickup
         if fin and tok == "|" and not tied and fill == bar - self.pickup:
             return False  # at the end, a bar that can close the tune must
         return fill == target or fill > bar or 0 < target - fill < self.unit * T.GRID
 
-    def bar_done(self, tok: str) -> None:
+    def bar_done(self, tok: str, fin: bool) -> None:
         closing = tok in T.CLOSING and not (tok == "|:" and self.fill == 0)
         first = self.counting and self.first_bar and not self.pickup and tok == "|"
         if first and 0 < self.fill < self.bar:
@@ -132,10 +143,10 @@ class Bars:
         if tok in ("|:", "::"):
             self.in_repeat = True
         elif tok == ":|":
-            self.in_repeat = self.may_repeat = False
+            self.in_repeat = False
             self.need2 = self.ending == 1
         elif tok == ":|2":
-            self.in_repeat, self.may_repeat, self.ending = False, False, 2
+            self.in_repeat, self.ending = False, 2
         elif tok == "|1":
             self.ending = 1
         elif tok in ("||", "|]"):
@@ -149,6 +160,7 @@ class Bars:
             self.first_bar = False
         self.last_bar = 3 if tok == "|]" else 2 if closing else 1
         self.fill, self.free, self.after_bar = 0, False, True
+        self.to_close = fin
 
     def can_end(self, notes: int, need: int) -> bool:
         """Whether the tune may end here (a blank line)."""

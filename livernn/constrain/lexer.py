@@ -316,8 +316,8 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
             self.slur = 0
             return True
         if c == "-":
-            if not (self.prev_note and self.kind == _NOTE and not self.tup_left):
-                return False
+            if self.fin or not (self.prev_note and self.kind == _NOTE and not self.tup_left):
+                return False  # no new ties on the way to the end
             self.tie, self.need, self.prev_note = self.spell, 1, False
             return True
         if c in "<>":
@@ -343,7 +343,7 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
             return True
         if not self.bar_ok(self.buf, self.fin, bool(self.tie)):
             return False
-        self.bar_done(self.buf)
+        self.bar_done(self.buf, self.fin)
         self.prev_note = self.space = False
         self.st = SEP
         return self._sep(c)
