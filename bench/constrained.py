@@ -122,7 +122,9 @@ def bars_of(t: str) -> list[str]:
 
 
 def pc_entropy(tunes: list[str]) -> float:
-    counts = collections.Counter(c.upper() for t in tunes for c in re.findall(r"[A-Ga-g]", body_of(t)))
+    counts = collections.Counter(
+        c.upper() for t in tunes for c in re.findall(r"[A-Ga-g]", body_of(t))
+    )
     n = sum(counts.values()) or 1
     return -sum(v / n * math.log2(v / n) for v in counts.values())
 
@@ -153,7 +155,7 @@ def judge(tunes: list[str]) -> tuple[float, float]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         verdicts = list(pool.map(check_tune, tunes))
     clean = [v.clean for v in verdicts]
-    bars = sum(bar_count(t) for t, ok in zip(tunes, clean) if ok)
+    bars = sum(bar_count(t) for t, ok in zip(tunes, clean, strict=True) if ok)
     warned = sum(len(v.bar_warnings) for v in verdicts if v.clean)
     return 100 * sum(clean) / len(tunes), 100 * (1 - warned / max(1, bars))
 
@@ -212,7 +214,14 @@ def main() -> int:
             for level in a.levels.split(","):
                 rng = np.random.default_rng(16)
                 cell = generate(
-                    model, SEEDS[kind], a.tunes, SamplingParams(temp), level, cache, rng, costs[level]
+                    model,
+                    SEEDS[kind],
+                    a.tunes,
+                    SamplingParams(temp),
+                    level,
+                    cache,
+                    rng,
+                    costs[level],
                 )
                 tunes = cell.tunes
                 clean, full = judge(tunes)
@@ -228,8 +237,8 @@ def main() -> int:
                     flush=True,
                 )
     print(
-        f"\n| level | B | mask us/char median | p99 | whole char us median | p99 "
-        f"| model step us/voice median | mask / step | cache hit rate |"
+        "\n| level | B | mask us/char median | p99 | whole char us median | p99 "
+        "| model step us/voice median | mask / step | cache hit rate |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     rate = cache.hits / max(1, cache.hits + cache.misses)

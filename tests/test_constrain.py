@@ -67,7 +67,7 @@ def test_any_seed_is_read_and_the_model_can_go_on(seed, picks):
 
 
 def test_a_long_walk_ends_its_tunes():
-    """Past MAX_BODY only the ways to the end remain: random walks keep finishing tunes."""
+    """Past STEER_AT only the ways to the end remain: random walks keep finishing tunes."""
     rng = np.random.default_rng(16)
     a = Automaton("meter", CACHE)
     a.feed("X:1\n")
@@ -75,6 +75,34 @@ def test_a_long_walk_ends_its_tunes():
     assert a.dead_ends == 0
     tunes = [t for t in tune_texts(text) if t.endswith("\n") or True]
     assert len(tunes) >= 3
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    meter=st.sampled_from(METERS),
+    unit=st.sampled_from(UNITS),
+    pickup=st.sampled_from(["", "A", "AB", "A/B/", "(3ABc "]),
+    rng_seed=st.integers(0, 2**32 - 1),
+)
+def test_a_tune_that_will_not_end_is_steered_to_its_end(meter, unit, pickup, rng_seed):
+    """A walk that never chooses a line break (or ``|]``) while it has another choice crosses
+    STEER_AT, often in the middle of a note, a tie or a tuplet; it still meets no dead end
+    and the tune ends (a blank line) within TUNE_END_BY characters of its X: line."""
+    rng = np.random.default_rng(rng_seed)
+    a = Automaton("meter", CACHE)
+    text = f"X:1\nT:walk\nM:{meter}\nL:{unit}\nK:D\n{pickup}"
+    a.feed(text)
+    endings = [CHARS.index("\n"), CHARS.index("]")]
+    while not text.endswith("\n\n") and len(text) <= T.TUNE_END_BY:
+        ids = np.flatnonzero(a.mask())
+        assert a.dead_ends == 0, text[-80:]
+        if len(rest := np.setdiff1d(ids, endings)):
+            ids = rest
+        c = CHARS[int(rng.choice(ids))]
+        a.feed(c)
+        text += c
+    assert text.endswith("\n\n"), f"no end after {len(text)} characters: {text[-120:]!r}"
+    assert len(text) > T.STEER_AT  # it did run long
 
 
 def test_bars_are_counted_with_pickups_tuplets_and_broken_rhythm():
@@ -89,7 +117,10 @@ def test_bars_are_counted_with_pickups_tuplets_and_broken_rhythm():
     b = Automaton("meter", CACHE)
     b.feed("X:1\nT:t\nM:2/4\nL:1/8\nK:D\nAB2")
     assert not b.allows(">")  # B2>? needs room for an equal note after B2: one unit left
-    assert b.allows("c") and b.allows("|")  # c fills the bar; or AB2 is a pickup
+    assert b.allows("c") and not b.allows("|")  # c fills the bar; a pickup is <= half a bar
+    c = Automaton("meter", CACHE)
+    c.feed("X:1\nT:t\nM:2/4\nL:1/8\nK:D\nAB")
+    assert c.allows("|")  # half a bar: a pickup
 
 
 def test_header_order_and_words():

@@ -10,7 +10,7 @@ knows where the bar stands, and only what the model writes after it is constrain
 A dead end (a mask with nothing allowed) cannot be reached from the model's own text: every
 length is a multiple of ``GRID`` and the smallest length is ``GRID``, so a bar can always be
 filled; tuplets take equal notes that fit as a whole; every open construct can be closed;
-past ``MAX_BODY`` body characters only the ways to the tune's end remain. The fuzz tests in
+past ``STEER_AT`` characters of a tune only the ways to the tune's end remain. The fuzz tests in
 tests/test_constrain.py walk it at random to check that.
 
 The lexer's states are in ``livernn/constrain/lexer.py``; the bar and repeat bookkeeping in

@@ -49,14 +49,13 @@ class Bars:
         # a section that closed short (its pickup completed) is followed by a section whose
         # first bar is that pickup again: abc2midi adds the closing bar to the next one
         self.carry = 0
-        # the tune is being steered to its end: set at a bar line past MAX_BODY (never in
+        # the tune is being steered to its end: set at a bar line past STEER_AT (never in
         # the middle of a bar, where what is written may no longer fit what is left)
         self.to_close = False
 
     @property
     def counting(self) -> bool:
         return self.meter and self.bar > 0 and not self.free
-
 
     def room(self, ticks: int) -> bool:
         """Whether ``ticks`` more fit in the bar. Near the tune's end (``to_close``) a

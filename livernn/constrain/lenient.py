@@ -125,9 +125,11 @@ class Lenient:
                 self._body_field(f, v.strip())
             elif (f, colon) == ("X", ":"):  # a new tune without a blank line
                 self.st, self.hdr, self.seen, self.unit_given, self.bar = HDR, True, "", 0, 0
+                self.length = len(line)
         elif not self.hdr:
             self.st = HDR if (f, colon) == ("X", ":") else TOP
             self.hdr = self.st == HDR
+            self.length = len(line) + 1
             self.seen, self.unit_given, self.bar = "", 0, 0
         elif colon == ":" and f.isalpha():
             if f == "K":

@@ -55,13 +55,14 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
     __slots__ = (
         "st", "buf", "field", "hdr", "seen", "unit_given", "notes", "need", "prev_note",
         "prev_len", "kind", "broken", "tie", "deco_n", "gch_n", "space", "slur", "spell",
-        "ctx", "chord_n", "grace_n", "tup_left", "tup_f", "tup_len", "body", "pair",
+        "ctx", "chord_n", "grace_n", "tup_left", "tup_f", "tup_len", "length", "pair",
         "meter_text", "hornpipe",
     )  # fmt: skip
 
     def __init__(self, meter: bool) -> None:
         super().__init__(meter)
         self.st, self.buf, self.field, self.hdr, self.seen = TOP, "", "", False, ""
+        self.length = 0  # characters of the tune so far (from its X:)
         self.unit_given, self.meter_text, self.hornpipe = 0, "", False
         self._start_body()
         self.st = TOP
@@ -72,15 +73,14 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
         return _GET(self)
 
     def _restore(self, snap: tuple) -> None:
-        for name, value in zip(_NAMES, snap, strict=True):
-            setattr(self, name, value)
+        _SET(self, snap)
 
     def _key(self) -> tuple:
         """The state as far as it decides the mask (text fields by length only)."""
         snap = list(_GET(self))
         if (self.st == HDR_VAL and self.field in T.TEXT_FIELDS) or self.st in (FREE, BFREE):
             snap[_BUF] = (len(self.buf) >= T.MAX_TEXT, bool(self.buf.strip()))
-        snap[_BODY] = self.body > T.MAX_BODY
+        snap[_LENGTH] = self.fin
         snap[_NOTES] = self.notes > 0
         if self.st >= LINE:  # the header's bookkeeping no longer decides anything
             for i in _HEADER_ONLY:
@@ -91,14 +91,13 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
 
     @property
     def fin(self) -> bool:
-        """Past ``MAX_BODY``: only the ways to the tune's end are left."""
-        return self.body > T.MAX_BODY
+        """Past ``STEER_AT`` characters of the tune: only the ways to its end are left."""
+        return self.length > T.STEER_AT
 
     # -- one character ---------------------------------------------------------------
 
     def step(self, c: str) -> bool:
-        if self.st >= LINE:
-            self.body += 1
+        self.length = 0 if self.st == TOP else self.length + 1  # characters after X
         return _STEP[self.st](self, c)
 
     def _top(self, c: str) -> bool:
@@ -129,6 +128,8 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
         else:
             ok = c in T.TEXT_FIELDS or (c in T.ONCE_FIELDS and c not in self.seen)
             ok = ok or (c == "K" and "M" in self.seen)  # a tune says its meter
+            if len(self.seen) >= T.MAX_HEADER_LINES:  # enough: on to the tune
+                ok = c == "K" and "M" in self.seen or c == "M" and "M" not in self.seen
         if ok:
             self.st, self.field = HDR_COLON, c
         return ok
@@ -186,7 +187,7 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
         self.unit = self.unit_given or T.default_unit(self.bar)
         self.st, self.buf, self.hdr = LINE, "", False
         self.reset_bars()
-        self.notes = self.body = 0
+        self.notes = 0
         self._drop()
 
     def _drop(self) -> None:
@@ -359,7 +360,20 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
 
 _NAMES = bars.Bars.SLOTS + Lexer.__slots__
 _GET = operator.attrgetter(*_NAMES)
-_BUF, _BODY, _NOTES, _SPELL = (_NAMES.index(n) for n in ("buf", "body", "notes", "spell"))
+
+
+def _setter(names: tuple[str, ...]):
+    """``f(obj, values)`` that sets every slot in one unpacking assignment: the inverse of
+    ``_GET``, generated as ``collections.namedtuple`` and ``dataclasses`` generate code
+    (a setattr loop over 43 slots was the larger half of a mask's cost)."""
+    targets = ", ".join(f"o.{n}" for n in names)
+    scope: dict = {}
+    exec(f"def set_all(o, v):\n    ({targets},) = v\n", scope)  # noqa: S102 (names are ours)
+    return scope["set_all"]
+
+
+_SET = _setter(_NAMES)
+_BUF, _LENGTH, _NOTES, _SPELL = (_NAMES.index(n) for n in ("buf", "length", "notes", "spell"))
 _HEADER_ONLY = tuple(
     _NAMES.index(n) for n in ("seen", "hdr", "unit_given", "meter_text", "hornpipe")
 )

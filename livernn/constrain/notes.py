@@ -17,6 +17,9 @@ from livernn.constrain.states import (
     _DECO_PREFIXES,
     _DECOS,
     _LEN_PREFIXES,
+    _PER_UNIT,
+    _STEPS,
+    _TUPLETS,
     ACC,
     CHORD,
     GCH,
@@ -81,7 +84,7 @@ class NoteSteps:
         if p in _LEN_PREFIXES and self._viable(p):
             self.buf = p
             return True
-        v = T.LENGTHS.get(self.buf)
+        v = _STEPS.get(self.buf)
         if v is None or not self._fits(v):
             return False
         self._complete(v)
@@ -91,26 +94,27 @@ class NoteSteps:
     def _viable(self, p: str) -> bool:
         return any(self._fits(v) for v in _COMPLETIONS[p])
 
-    def _fits(self, v) -> bool:
-        written = round(self.unit * v)
+    def _fits(self, v: int) -> bool:
+        """Whether a length of ``v`` grid steps may end the element being written."""
+        written = self.unit * v // _PER_UNIT
         if written <= 0 or (self.broken and written != self.broken):
             return False
-        if self.grace_n and (v < 1 or written < T.WHOLE // 8):
+        if self.grace_n and (v < _PER_UNIT or written < T.WHOLE // 8):
             return False
         if self.tup_left:
             if self.tup_len:
                 return written == self.tup_len
-            return self.room(round(written * self.tup_f * self.tup_left))
+            return self.room(_scale(written * self.tup_left, self.tup_f))
         return self.room(written)
 
-    def _complete(self, v) -> None:
-        """A note, rest or chord of ``v`` units ends."""
-        written = round(self.unit * v)
+    def _complete(self, v: int) -> None:
+        """A note, rest or chord of ``v`` grid steps ends."""
+        written = self.unit * v // _PER_UNIT
         # no broken rhythm after the second note of a pair, a tuplet's note or a tied-to
         # note: abc2midi refuses them ("Notes not equal durations", "Cannot find note")
         pair = bool(self.broken or self.tup_left or self.tie)
         if self.tup_left:
-            self.add(round(written * self.tup_f))
+            self.add(_scale(written, self.tup_f))
             self.tup_len = self.tup_len or written
             self.tup_left -= 1
             if not self.tup_left:
@@ -203,13 +207,11 @@ class NoteSteps:
         return True
 
     def _tuplet_viable(self) -> bool:
-        shortest = min(T.LENGTHS.values())
-        return any(
-            self.room(round(self.unit * shortest * f * int(p))) for p, f in T.TUPLETS.items()
-        )
+        shortest = self.unit * min(_STEPS.values()) // _PER_UNIT
+        return any(self.room(_scale(shortest * int(p), f)) for p, f in _TUPLETS.items())
 
     def _paren(self, c: str) -> bool:
-        f = T.TUPLETS.get(c)
+        f = _TUPLETS.get(c)
         if f is not None:
             if self.tup_left or self.broken or self.need == 1:
                 return False
@@ -220,3 +222,10 @@ class NoteSteps:
             return False
         self.slur, self.need, self.st = 1, self.need or 2, SEP
         return self._sep(c)
+
+
+def _scale(ticks: int, ratio: tuple[int, int]) -> int:
+    """``ticks`` times a tuplet's ratio, rounded half to even as ``round`` does."""
+    n, d = ratio
+    q, r = divmod(ticks * n, d)
+    return q + (2 * r > d or (2 * r == d and q % 2 == 1))

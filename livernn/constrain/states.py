@@ -16,7 +16,13 @@ _WORDS["r"] = tuple(r for r in T.RHYTHMS if r.lower() != "hornpipe")  # R: after
 _PREFIXES = {f: T.prefixes(w) for f, w in _WORDS.items()}
 _WORDSET = {f: frozenset(w) for f, w in _WORDS.items()}
 _LEN_PREFIXES = T.prefixes(T.LENGTHS)
-_COMPLETIONS = {p: tuple(v for w, v in T.LENGTHS.items() if w.startswith(p)) for p in _LEN_PREFIXES}
+#: the lengths as whole numbers of grid steps (``GRID`` of a unit): integer arithmetic
+_STEPS = {w: int(v / T.GRID) for w, v in T.LENGTHS.items()}
+assert all(v / T.GRID == _STEPS[w] for w, v in T.LENGTHS.items()), "a length off the grid"
+_PER_UNIT = int(1 / T.GRID)  # grid steps in a unit
+_COMPLETIONS = {p: tuple(v for w, v in _STEPS.items() if w.startswith(p)) for p in _LEN_PREFIXES}
+#: tuplets (p: q/p) as integer ratios
+_TUPLETS = {p: (f.numerator, f.denominator) for p, f in T.TUPLETS.items()}
 _CHORD_PREFIXES, _CHORDS = T.prefixes(T.CHORDS), frozenset(T.CHORDS)
 _DECO_PREFIXES, _DECOS = T.prefixes(T.DECORATIONS), frozenset(T.DECORATIONS)
 LETTERS = "ABCDEFGabcdefg"

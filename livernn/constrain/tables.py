@@ -25,6 +25,7 @@ WHOLE = 1536  # ticks in a whole note: 2**9 * 3, so tuplets of thirds stay integ
 TEXT_FIELDS = "TCZBNSO"
 ONCE_FIELDS = "MLQR"  # at most once in a header; ``K:`` ends it
 MAX_TEXT = 60  # characters of a text field's value
+MAX_HEADER_LINES = 8  # header lines after X: before only M: (when missing) and K: remain
 MAX_NUMBER = 4  # digits of ``X:``
 
 #: rhythms (``R:``); abc2midi swings a hornpipe and refuses one that is not in 2/4 or 4/4
@@ -88,7 +89,7 @@ MAX_CHORD_NOTES = 4
 MAX_GRACE_NOTES = (
     3  # before a note of at least a unit (abc2midi: "Grace sequence exceeds host note")
 )
-MAX_BODY = 1500  # body characters after which the tune is steered to its end
+STEER_AT = 1500  # characters of a tune (from X:) after which it is steered to its end
 TUNE_END_BY = 2000  # ... and so ends within this many characters of its X: line
 
 
