@@ -26,13 +26,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from livernn.abc.tunes import split_tunes, tune_texts  # noqa: E402
+from livernn.abc.tunes import tune_texts  # noqa: E402
 from livernn.constrain import tables as T  # noqa: E402
 from livernn.constrain.automaton import MaskCache, make  # noqa: E402
 from livernn.model import OnnxModel  # noqa: E402
 from livernn.sampling import SamplingParams, sample  # noqa: E402
 from tests.support.abccheck import check_tune  # noqa: E402
-from tests.support.corpora import corpus_text  # noqa: E402
 
 METERS = ("6/8", "3/4", "2/4", "9/8", "C|", "4/4")
 SEEDS = {"X:1": ["X:1\n"], "meters": [f"X:1\nT:\nM:{m}\n" for m in METERS]}
@@ -160,10 +159,15 @@ def judge(tunes: list[str]) -> tuple[float, float]:
     return 100 * sum(clean) / len(tunes), 100 * (1 - warned / max(1, bars))
 
 
-def corpus_figures(model, n: int) -> dict:
-    """The same figures for ``n`` tunes of the training corpus (data/irish.abc)."""
-    tunes = [t for t in split_tunes(corpus_text("irish") or "") if set(t) <= set(model.vocab.chars)]
-    tunes = tunes[:: max(1, len(tunes) // n)][:n]
+def corpus_figures(model, n: int, spec: str) -> dict:
+    """The same figures for ``n`` tunes (evenly spread) of the training corpus, cleaned as
+    the model's card says it was for training (training/corpus.py)."""
+    from training.corpus import CleanOptions, load_corpus
+
+    clean = model.meta.corpus.rsplit("clean=", 1)[-1].rstrip(")")  # as the model records it
+    docs = [t for t in load_corpus(spec, CleanOptions.parse(clean)).docs]
+    docs = [t for t in docs if set(t) <= set(model.vocab.chars)]
+    tunes = docs[:: max(1, len(docs) // n)][:n]
     nats = chars = 0.0
     for t in tunes:
         text = t.rstrip("\n") + "\n\n"
@@ -186,6 +190,7 @@ def main() -> int:
     p.add_argument("--levels", default="none,syntax,meter")
     p.add_argument("--seeds", default="X:1,meters")
     p.add_argument("--corpus", type=int, default=100, help="corpus tunes for the reference row")
+    p.add_argument("--corpus-files", default="../shared/data/*.abc", help="the training corpus")
     a = p.parse_args()
     model = OnnxModel(a.model, voices=a.batch)
     cache = MaskCache(model.vocab.chars)
@@ -197,12 +202,12 @@ def main() -> int:
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     if a.corpus:
-        ref = corpus_figures(OnnxModel(a.model, voices=1), a.corpus)
+        ref = corpus_figures(OnnxModel(a.model, voices=1), a.corpus, a.corpus_files)
         rt = ref["tunes"]
         bars = [b for t in rt for b in bars_of(t)]
         clean, full = judge(rt)
         print(
-            f"| - | corpus | irish | {clean:.0f}% | {full:.1f}% | - | {np.mean([len(t) for t in rt]):.0f} "
+            f"| - | corpus | training | {clean:.0f}% | {full:.1f}% | - | {np.mean([len(t) for t in rt]):.0f} "
             f"| {len(set(bars)) / max(1, len(bars)):.2f} | {pc_entropy(rt):.2f} | {ref['bpc']:.2f} "
             f"| {histogram(lengths(rt), keys)} | - |",
             flush=True,

@@ -40,7 +40,7 @@ def check_tune(text: str) -> Verdict:
         src.write_text(text.rstrip("\n") + "\n\n", encoding="utf-8")
         p = subprocess.run(
             ["abc2midi", str(src), "-o", str(Path(d) / "t.mid")],
-            capture_output=True, text=True, timeout=30,
+            capture_output=True, text=True, errors="replace", timeout=30,
         )  # fmt: skip
     v = Verdict()
     for line in (p.stdout + p.stderr).splitlines():
