@@ -4,8 +4,9 @@ the grammar's data; the automaton in ``livernn/constrain/automaton.py`` reads it
 docs/DESIGN.md).
 
 Each list is the part of ABC 2.1 (https://abcnotation.com/wiki/abc:standard:v2.1) that both
-livernn's interpreter and abc2midi (4.84, default flags) read without an error or a warning,
-checked by tests/test_constrain_abc2midi.py. Text a performer sends is never held to it.
+livernn's interpreter and abc2midi (4.84, default flags) read without an error or a bar-length
+warning (abc2midi's "Assuming repeat" for a ``:|`` without ``|:`` is allowed: both play it the
+same), checked by tests/test_constrain.py. Text a performer sends is never held to it.
 """
 
 from __future__ import annotations
