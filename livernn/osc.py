@@ -100,7 +100,7 @@ ADDRESSES: dict[str, Address] = {
         _a("start", [], "start playing"),
         _a("stop", [], "stop playing; silences every sounding note"),
         _a("reset", [], "release notes and start again from the last seed"),
-        _a("panic", [], "silence every sounding note at once"),
+        _a("panic", [], "silence: every note off, all-notes-off, voices stopped until start"),
         _a("channel", [_r("channel", L.CHANNEL)], "MIDI channel 1..16"),
         _a("program", [_r("program", L.PROGRAM)], "MIDI program change 0..127"),
         _a("velocity", [_r("scale", L.VELOCITY)], "velocity scale 0..2 (1: as written)"),

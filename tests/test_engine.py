@@ -139,7 +139,7 @@ def test_voices_have_their_own_channel_and_controls():
     assert rec.sounding() == {}
 
 
-def test_panic_releases_everything_at_once_and_play_goes_on():
+def test_panic_silences_everything_until_start():
     eng, rec, clock, _ = make((SCALE, LOW))
     eng.run_until(T0 + 1.2)
     assert len(rec.sounding()) == 2
@@ -147,8 +147,20 @@ def test_panic_releases_everything_at_once_and_play_goes_on():
     eng.run_until(T0 + 1.2)
     assert rec.sounding() == {}
     assert rec.notes("panic")[0].data == [1, 2]
-    eng.run_until(T0 + 3.0)
-    assert any(t > 1.2 for t, _ in ons(rec))
+    eng.run_until(T0 + 6.0)
+    assert not any(t > 1.2 for t, _ in ons(rec))  # silence: nothing until start
+    eng.submit(Command("start"))
+    eng.run_until(T0 + 8.0)
+    assert any(t > 6.0 for t, _ in ons(rec, 0)) and any(t > 6.0 for t, _ in ons(rec, 1))
+
+
+def test_a_voice_panic_silences_that_voice_only():
+    eng, rec, clock, _ = make((SCALE, LOW))
+    eng.run_until(T0 + 1.2)
+    eng.submit(Command("panic", voice=1))
+    eng.run_until(T0 + 4.0)
+    assert not any(t > 1.2 for t, _ in ons(rec, 1))
+    assert any(t > 1.2 for t, _ in ons(rec, 0))
 
 
 def test_stop_silences_and_start_resumes():

@@ -123,8 +123,8 @@ SET = [
     Command("meter", "6/8", voice=1),
     Command("top_k", 10),
     Command("stop", voice=1),
+    Command("panic"),  # silence until start
     Command("start"),
-    Command("panic"),
     Command("transpose", -12, voice=1),
     Command("temperature", 1.3, voice=0),
     Command("tempo", 90.0),

@@ -197,10 +197,11 @@ def _stop(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
 
 @handles("panic")
 def _panic(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    """Silence: every note off and the voices stopped, so nothing sounds until
+    ``/livernn/start`` (all voices: all-notes-off on every channel too)."""
+    _stop(engine, cmd, targets)
     if cmd.voice is None:
         engine.panic()
-    else:
-        engine.release(cmd.voice)
 
 
 # -- MIDI shaping --------------------------------------------------------------------------

@@ -56,7 +56,7 @@ unless get(:livernn_sent_playing) == livernn_playing && !livernn_resend
   osc(livernn_playing ? "/livernn/start" : "/livernn/stop")
   set :livernn_sent_playing, livernn_playing
 end
-# osc "/livernn/panic"                # uncomment and Run: silence everything now
+# osc "/livernn/panic"                # uncomment and Run: silence until /livernn/start
 # osc "/livernn/prime", "|:d2"        # uncomment and Run: steer the running tune
 
 live_loop :livernn_notes do
