@@ -79,13 +79,15 @@ ADDRESSES: dict[str, Address] = {
     for a in (
         _a("seed", [_TEXT], "reset the state and prime it with the text", text=True),
         _a("prime", [_TEXT], "feed text into the running state without a reset", text=True),
-        _a("key", [Arg("key", "s")], "key of the next tune's header (K:), e.g. Dmix", text=True),
+        _a("key", [Arg("key", "s")], "key from the next bar ([K:] inline), e.g. Dmix", text=True),
         _a(
             "meter",
             [Arg("meter", "s")],
-            "meter of the next tune's header (M:), e.g. 6/8",
+            "meter from the next bar ([M:] inline), e.g. 6/8",
             text=True,
         ),
+        _a("key/next", [Arg("key", "s")], "key of the next tune's header (K:)", text=True),
+        _a("meter/next", [Arg("meter", "s")], "meter of the next tune's header (M:)", text=True),
         _a(
             "constrain",
             [Arg("level", "s")],
@@ -132,7 +134,7 @@ OUT_ADDRESSES: dict[str, str] = {
     "/livernn/status": "name value pairs (reply to /livernn/status)",
 }
 
-_VOICE_RE = re.compile(r"^/livernn/voice/(\d{1,3})/([a-z_]+)$")
+_VOICE_RE = re.compile(r"^/livernn/voice/(\d{1,3})/([a-z_]+(?:/[a-z_]+)?)$")
 _METER_RE = re.compile(r"^(C\|?|\d{1,2}/\d{1,2}|none)$")
 _KEY_RE = re.compile(r"^[A-Za-z0-9#=^_ ]{1,24}$")
 
@@ -298,7 +300,7 @@ def to_command(
                 if text not in LEVELS:
                     raise OscError(f"{address}: {_show(text)} is not one of {', '.join(LEVELS)}")
                 return Command(name, text, voice, sender)
-            rx = _METER_RE if name == "meter" else _KEY_RE
+            rx = _METER_RE if name.startswith("meter") else _KEY_RE
             if not rx.match(text):
                 raise OscError(f"{address}: {_show(text)} is not a {name}")
         if ctx.vocab is not None:

@@ -246,11 +246,11 @@ def test_a_voice_never_schedules_a_long_section_again():
     assert len(rec.notes("tune")) == 1  # the section again: the next tune is 40 s away
 
 
-def test_key_and_meter_condition_the_next_tune_header():
+def test_key_and_meter_next_condition_the_next_tune_header():
     eng, rec, clock, _ = make((SCALE,))
     eng.run_until(T0 + 1.0)
-    eng.submit(Command("key", "Dmix"))
-    eng.submit(Command("meter", "6/8"))
+    eng.submit(Command("key/next", "Dmix"))
+    eng.submit(Command("meter/next", "6/8"))
     eng.run_until(T0 + 9.0)
     tunes = [s.data for s in rec.notes("tune")]
     assert (tunes[0].key, tunes[0].meter) == ("C", "4/4")
@@ -263,7 +263,7 @@ def test_meter_is_written_even_when_the_model_skips_its_line():
     no_meter = "X:1\nT:Free\nL:1/4\nK:C\nCDEF|\n"
     eng, rec, clock, _ = make((no_meter,))
     eng.run_until(T0 + 0.5)
-    eng.submit(Command("meter", "3/4"))
+    eng.submit(Command("meter/next", "3/4"))
     eng.run_until(T0 + 4.0)
     second = rec.text_of().split("X:")[2]
     # the engine wrote M: where the model started K:, then let the model write the key

@@ -10,6 +10,7 @@ from __future__ import annotations
 from livernn.constrain import tables as T
 from livernn.constrain.states import (
     BFREE,
+    BRACKET,
     DECO,
     FIELD_COLON,
     FIELD_VAL,
@@ -57,6 +58,10 @@ class Lenient:
                 self.buf += c if st in (FIELD_VAL, INLINE_VAL) else ""
         elif st == BFREE:
             pass  # a line too long to keep: the rest is skipped
+        elif st == BRACKET and c in "KML" and not self.fill:
+            # an inline field where the grammar would not write one (the engine's [M:6/8]
+            # at a bar line, asked for live): the bars are counted in it from here
+            self.st, self.field = INLINE_COLON, c
         elif st == LINE and c.isalpha() and c not in LETTERS or st == LINE and c == "%":
             self.st, self.buf = BFREE, c  # a field line (P:, w: ...) or a comment
         else:

@@ -128,14 +128,26 @@ def _prime(engine: Engine, cmd: Command, targets: list[Voice]) -> str | None:
 
 @handles("key")
 def _key(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
-    for v in targets:
-        v.pending_key = cmd.value
+    for v in targets:  # at the next bar line (or in the header being written)
+        v.bar_key, v.pending_key = cmd.value, None
 
 
 @handles("meter")
 def _meter(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
     for v in targets:
-        v.pending_meter = cmd.value
+        v.bar_meter, v.pending_meter = cmd.value, None
+
+
+@handles("key/next")
+def _key_next(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    for v in targets:  # in the next tune's header
+        v.pending_key, v.bar_key = cmd.value, None
+
+
+@handles("meter/next")
+def _meter_next(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    for v in targets:
+        v.pending_meter, v.bar_meter = cmd.value, None
 
 
 # -- sampling ------------------------------------------------------------------------------

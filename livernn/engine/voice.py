@@ -61,8 +61,12 @@ class Voice:
         self.origin = 0.0  # global beat of the current tune's beat 0
         self.floor = 0.0  # the next tune starts no earlier than this global beat
         self.forced: collections.deque[str] = collections.deque()
+        # a key or meter asked for: at the next bar line (an inline field), or (``/next``)
+        # in the next tune's header; in a header, either goes into it
         self.pending_key: str | None = None
         self.pending_meter: str | None = None
+        self.bar_key: str | None = None
+        self.bar_meter: str | None = None
         # (text, global beat) for a quantized seed; beat None: seeded while stopped
         self.pending_seed: tuple[str, float | None] | None = None
         # A seed that came faster than the voice's reseed budget: the latest one waits
@@ -138,27 +142,53 @@ class Voice:
 
     def next_char(self, chars: str) -> str:
         """The next character: forced text first (primes, forced headers), else sampled
-        from the logits; a pending key or meter is written into the header as ``M:``/``K:``
-        start (the meter before the key, as ABC wants)."""
+        from the logits. A key or meter asked for goes into the header being written
+        (``M:`` before ``K:``, as ABC wants) or, in the body, right after the next bar line
+        as an inline field (``[M:6/8][K:Dmix]``; the sampled character is dropped: the model
+        reads the field and writes on from it)."""
         if self.forced:
             return self.forced.popleft()
         assert self.logits is not None
         mask = None if self.constraint is None else self.constraint.mask()
         c = chars[int(sample(self.logits, self.params, self.rng, mask))]
-        if self.in_header and self.line == "" and c in "MK":
-            meter, key = self.pending_meter, self.pending_key
-            if c == "M" and meter is not None:
-                self.forced.extend(f":{meter}\n")
-                self.pending_meter = None
-            elif c == "K" and meter is not None:
-                c = "M"
-                self.forced.extend(f":{meter}\n" + (f"K:{key}\n" if key is not None else "K"))
-                self.pending_meter = None
-                self.pending_key = None
-            elif c == "K" and key is not None:
-                self.forced.extend(f":{key}\n")
-                self.pending_key = None
+        if self.in_header:
+            if self.line == "" and c in "MK":
+                c = self._header_field(c)
+        elif (self.bar_key or self.bar_meter) and c not in "|:]12[\n" and self._after_bar():
+            field = (f"[M:{self.bar_meter}]" if self.bar_meter else "") + (
+                f"[K:{self.bar_key}]" if self.bar_key else ""
+            )
+            self.bar_key = self.bar_meter = None
+            self.forced.extend(field[1:])
+            c = field[0]
         return c
+
+    def _header_field(self, c: str) -> str:
+        """The model starts an ``M:`` or ``K:`` line: write the asked meter and key."""
+        meter = self.bar_meter or self.pending_meter
+        key = self.bar_key or self.pending_key
+        if c == "M" and meter is not None:
+            self.forced.extend(f":{meter}\n")
+            self.pending_meter = self.bar_meter = None
+        elif c == "K" and meter is not None:  # no M: line yet: it goes first
+            c = "M"
+            self.forced.extend(f":{meter}\n" + (f"K:{key}\n" if key is not None else "K"))
+            self.pending_meter = self.bar_meter = None
+            if key is not None:
+                self.pending_key = self.bar_key = None
+        elif c == "K" and key is not None:
+            self.forced.extend(f":{key}\n")
+            self.pending_key = self.bar_key = None
+        return c
+
+    def _after_bar(self) -> bool:
+        """The text so far ends with a bar line (``|``, ``:|``, ``||``, ``|:``, ``::``; not
+        ``|]``), maybe a space or a line break after it, and the tune has not ended."""
+        t = self.tail
+        body = t.rstrip(" \n")
+        if "\n\n" in t[len(body) :]:
+            return False
+        return body.endswith("|") or body.endswith("|:") or body.endswith("::")
 
     def track(self, text: str) -> None:
         """Follow the lines of the text (header or body, the tune's text for the view)."""

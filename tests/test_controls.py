@@ -1,0 +1,90 @@
+"""Controls heard within a bar (issue 17): a key or meter asked for live goes into the
+stream at the next bar line as an inline field, and the model, the interpreter and the
+constrained sampler all go on in it; ``/next`` keeps it for the next tune's header.
+
+The shipped model plays on a fake clock with the performer's defaults (constraints on,
+repeats on); abc2midi (default flags) judges the text from outside.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from livernn.abc.tunes import tune_texts
+from livernn.clock import FakeClock
+from livernn.config import EngineConfig, VoiceConfig
+from livernn.engine import Engine
+from livernn.osc import Command, Context, OscError, to_command
+from livernn.paths import DEFAULT_MODEL
+from tests.support.abccheck import check_tune, have_abc2midi
+from tests.support.recording import RecordingOutput
+
+T0 = 100.0
+pytestmark = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model")
+
+
+def engine(seed: str = "X:1\n", rng_seed: int = 3):
+    from livernn.model import OnnxModel
+
+    rec, clock = RecordingOutput(), FakeClock(T0)
+    cfg = EngineConfig(voices=(VoiceConfig(channel=1, rng_seed=rng_seed, seed=seed),))
+    return Engine(OnnxModel(DEFAULT_MODEL), [rec], cfg, clock=clock), rec, clock
+
+
+def play_until(eng, clock, done, limit: float = 600.0, step: float = 0.5) -> None:
+    t = clock.now()
+    while not done() and t < T0 + limit:
+        t += step
+        eng.run_until(t)
+
+
+REEL = "X:1\nT:Reel\nM:4/4\nL:1/8\nK:G\n"
+
+
+@pytest.mark.skipif(not have_abc2midi(), reason="needs abc2midi")
+@pytest.mark.parametrize("rng_seed", [3, 4, 5, 6])
+def test_key_and_meter_change_at_the_next_bar_line(rng_seed):
+    eng, rec, clock = engine(REEL, rng_seed)
+    play_until(eng, clock, lambda: rec.text_of().count("|") >= 3)
+    written = len(rec.text_of())
+    eng.submit(Command("meter", "6/8"))
+    eng.submit(Command("key", "Dmix"))
+    play_until(eng, clock, lambda: "[M:6/8][K:Dmix]" in rec.text_of()[written:], step=0.01)
+    text = rec.text_of()
+    at = text.index("[M:6/8][K:Dmix]", written)
+    # right after the first bar line written after the command
+    assert text[written:at].count("|") <= 1 and text[:at].rstrip(" \n").endswith("|")
+    # the interpreter read it: the voice reports the new key and meter
+    info = eng.status()["voices"][0]
+    assert info["key"].startswith("D") and info["meter"] == "6/8", text[at:]
+    # the rest of the tune is in 6/8: abc2midi counts its bars in the new meter. (When
+    # the change falls inside a repeated section, abc2midi also counts the replay of the
+    # bars written before it in 6/8, "... in repeat": those are the old meter's bars.)
+    play_until(eng, clock, lambda: len(tune_texts(rec.text_of())) >= 2)
+    tune = tune_texts(rec.text_of())[0]
+    v = check_tune(tune)
+    wrong = [w for w in v.bar_warnings if not w.endswith("in repeat")]
+    assert v.clean and not wrong, (v.errors, wrong, tune)
+
+
+def test_next_keeps_them_for_the_next_tune_header():
+    eng, rec, clock = engine(REEL)
+    play_until(eng, clock, lambda: rec.text_of().count("|") >= 3)
+    eng.submit(Command("meter/next", "3/4"))
+    eng.submit(Command("key/next", "Ador"))
+    play_until(eng, clock, lambda: len(tune_texts(rec.text_of())) >= 2)
+    first, second = tune_texts(rec.text_of())[:2]
+    assert "[M:" not in first and "[K:" not in first
+    head = second.split("\nK:")[0]
+    assert re.search(r"\nM:3/4\n", head + "\n") and "\nK:Ador\n" in second
+
+
+def test_the_addresses():
+    ctx = Context(voices=2)
+    assert to_command("/livernn/key/next", ["Dmix"], ctx).name == "key/next"
+    c = to_command("/livernn/voice/2/meter/next", ["6/8"], ctx)
+    assert (c.name, c.value, c.voice) == ("meter/next", "6/8", 1)
+    with pytest.raises(OscError, match="not a meter"):
+        to_command("/livernn/meter/next", ["six"], ctx)
