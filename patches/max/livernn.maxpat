@@ -207,7 +207,7 @@
       260.0,
       20.0
      ],
-     "text": "KEY and METER of the next tune"
+     "text": "KEY and METER from the next bar"
     }
    },
    {

@@ -4,7 +4,8 @@
 # 2. Paste this whole file into a Sonic Pi buffer and press Run (Alt-R / Cmd-R).
 #    You hear the notes the model writes, played by a Sonic Pi synth.
 # 3. Play it live: change a value below and press Run again. Only what you changed is sent:
-#    a new key, meter or seed starts a new tune; temperature and tempo change the running one.
+#    a new key, meter or seed starts a new tune; temperature and tempo change the running one
+#    (/livernn/key and /livernn/meter on their own change the running tune from the next bar).
 #
 # The server sends every note back to the port this file sends from (Sonic Pi's cue port,
 # 4560), where it becomes the cue "/osc:127.0.0.1:9000/livernn/note" [pitch, velocity, seconds].
