@@ -70,6 +70,9 @@ class EngineConfig:
     seeds_per_second: float = 20.0  # reseeds of one voice a second; faster: the latest waits
     status_interval: float = 0.1  # seconds between live view refreshes
     expand_repeats: bool = True  # play :| sections again (as abc2midi); False: as written
+    # a control the performer changes (sampling, constraint, key, meter) cuts a repeat being
+    # replayed at the next bar line, so it is heard there (issue 17); False: repeats play out
+    follow_repeats: bool = True
     max_repeat_beats: float = 64.0  # a longer :| section plays on: bounds how far ahead a voice is
     realtime: bool = False  # ask the OS for real-time priority (SCHED_FIFO) for the engine
 

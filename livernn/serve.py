@@ -182,9 +182,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="start playing at launch (default yes)",
     )
     g.add_argument(
-        "--no-repeats",
-        action="store_true",
-        help="play :| sections once, as written (repeats can put a voice far ahead)",
+        "--repeats",
+        choices=("follow", "play", "off"),
+        default="follow",
+        help="follow (default): :| sections play again until a control changes, which cuts "
+        "the repeat at the next bar line; play: repeats always play out; off: as written",
+    )
+    g.add_argument(
+        "--no-repeats", action="store_true", help="the same as --repeats off"
     )
     g.add_argument(
         "--realtime",
@@ -261,7 +266,8 @@ def build_config(args: argparse.Namespace):
         max_note=args.max_note,
         autostart=args.autostart,
         realtime=args.realtime,
-        expand_repeats=not args.no_repeats,
+        expand_repeats=not args.no_repeats and args.repeats != "off",
+        follow_repeats=args.repeats == "follow",
     ).validate()
     from livernn.outputs.subscribers import parse_networks
 

@@ -231,6 +231,25 @@ def test_repeats_are_played_again_unless_turned_off():
     assert len(rec.notes("tune")) == 2
 
 
+def test_a_control_cuts_a_repeat_at_the_next_bar_line():
+    """--repeats follow (the default): a section being replayed stops at its next bar line
+    when a control changes, and what the voice writes next plays from there; with
+    follow_repeats off (--repeats play) the repeat plays out first."""
+    rep = "X:1\nT:Rep\nM:4/4\nL:1/4\nK:C\n|:CDEF|GABc:|\n"
+    first = [60, 62, 64, 65, 67, 69, 71, 72]
+    for follow, heard, k in ((True, 6.0, 12), (False, 8.0, 16)):
+        eng, rec, clock, _ = make((rep,), follow_repeats=follow)
+        eng.run_until(T0 + 4.7)  # in the replay (beats 8..16), before its bar line at 12
+        assert eng.voices[0].write_beat() == 16.0  # written to the end of the replay
+        eng.submit(Command("temperature", 0.9))
+        eng.run_until(T0 + 9.9)
+        notes = ons(rec)
+        assert [p for _, p in notes[:12]] == first + first[:4]
+        assert [p for _, p in notes[12:k]] == first[4:k - 8]  # played out (play only)
+        assert notes[k] == (heard, 60)  # the next tune: at the bar line, or after the repeat
+        assert len(rec.notes("on")) == len(rec.notes("off")) + len(rec.sounding())
+
+
 def test_a_voice_never_schedules_a_long_section_again():
     # a 20-bar section (80 beats) ended by :| is over the engine's 64-beat repeat bound
     body = "CDEF|" * 19 + "CDEF:|\n"

@@ -38,13 +38,38 @@ def handles(*names: str) -> Callable[[Handler], Handler]:
     return register
 
 
+#: controls a performer must hear at once: they cut a repeat being replayed (``follow``)
+FOLLOWED = frozenset({"temperature", "top_k", "top_p", "rng_seed", "constrain", "key", "meter"})
+
+
 def apply(engine: Engine, cmd: Command) -> str | None:
     """Apply one validated command now; an error reason or None."""
     handler = HANDLERS.get(cmd.name)
     if handler is None:
         return f"unknown command {cmd.name}"
     targets = engine.voices if cmd.voice is None else [engine.voices[cmd.voice]]
-    return handler(engine, cmd, targets)
+    err = handler(engine, cmd, targets)
+    if err is None and cmd.name in FOLLOWED and engine.config.follow_repeats:
+        follow(engine, targets)
+    return err
+
+
+def follow(engine: Engine, targets: list[Voice]) -> None:
+    """A voice that has written far past the lookahead (a ``:|`` section being replayed)
+    stops its scheduled music at its next bar line; what it writes next (under the new
+    control) plays from there. The text is not touched: the model goes on from where it
+    was, the replay is cut short."""
+    now = engine.clock.now()
+    horizon = engine.tempo.beat_at(now + engine.config.lookahead)
+    soon = engine.tempo.beat_at(now + 2 * engine.config.guard)
+    for v in targets:
+        ahead = v.write_beat()
+        if not v.running or ahead <= horizon:
+            continue
+        at = v.bar_on_grid(soon)
+        if at < ahead:
+            engine.scheduler.cut(at, v.index)
+            v.cut_to(at)
 
 
 def apply_batch(engine: Engine, most: int) -> None:

@@ -255,6 +255,22 @@ class Voice:
                 self.tune_tempo = ev.tempo
         return None
 
+    def bar_on_grid(self, beat: float) -> float:
+        """The first bar line at or after ``beat`` on the grid of the last bar line placed
+        before it (a replayed section places no bar lines of its own)."""
+        before = [b for b in self.bars if b <= beat]
+        base = max(before) if before else self.origin
+        n = math.ceil((beat - base) / self.bar_beats - 1e-9)
+        return base + max(n, 0) * self.bar_beats
+
+    def cut_to(self, at: float) -> None:
+        """What is placed after global beat ``at`` was dropped (the engine cut it): what the
+        interpreter gives next lands at ``at``."""
+        self.origin -= self.write_beat() - at
+        self.floor = min(self.floor, at)
+        while self.bars and self.bars[-1] > at:
+            self.bars.pop()
+
     def rest(self, horizon: float, silent_chars: int) -> None:
         """Headers or garbage with no notes for ``silent_chars``: let the playhead move on."""
         if self.silent > silent_chars:
