@@ -188,9 +188,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="follow (default): :| sections play again until a control changes, which cuts "
         "the repeat at the next bar line; play: repeats always play out; off: as written",
     )
-    g.add_argument(
-        "--no-repeats", action="store_true", help="the same as --repeats off"
-    )
+    g.add_argument("--no-repeats", action="store_true", help="the same as --repeats off")
     g.add_argument(
         "--realtime",
         action="store_true",

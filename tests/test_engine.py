@@ -245,7 +245,7 @@ def test_a_control_cuts_a_repeat_at_the_next_bar_line():
         eng.run_until(T0 + 9.9)
         notes = ons(rec)
         assert [p for _, p in notes[:12]] == first + first[:4]
-        assert [p for _, p in notes[12:k]] == first[4:k - 8]  # played out (play only)
+        assert [p for _, p in notes[12:k]] == first[4 : k - 8]  # played out (play only)
         assert notes[k] == (heard, 60)  # the next tune: at the bar line, or after the repeat
         assert len(rec.notes("on")) == len(rec.notes("off")) + len(rec.sounding())
 
