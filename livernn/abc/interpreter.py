@@ -70,6 +70,11 @@ class AbcInterpreter(NoteWriter):
         self._expand = bool(self.options.expand_repeats)
         self._ornaments = bool(self.options.ornaments)
         self._max_repeat = float(self.options.max_repeat_beats)
+        o = self.options
+        self._graces_on = bool(o.graces)
+        self._grace_div = float(o.grace_divider)
+        self._attack = o.chord_attack / 480.0  # abc2midi ticks -> beats
+        self._ratio = (4.0 / 3.0, 2.0 / 3.0) if o.broken_2_1 else (1.5, 0.5)
         self.reset()
 
     # ------------------------------------------------------------------ public API
@@ -180,6 +185,7 @@ class AbcInterpreter(NoteWriter):
         self._meter_given = False
         self._unit_given: float | None = None
         self._tempo_text = ""
+        self._rhythm = ""
         self._parts_spec = ""
         self._key: tuple[int, ...] = NO_ACCIDENTALS
         self._unit = 0.5
@@ -252,6 +258,8 @@ class AbcInterpreter(NoteWriter):
                 self._tempo_text = value
             elif f == "P":
                 self._parts_spec = value
+            elif f == "R":
+                self._rhythm = value
             elif f == "K":
                 self._key_text = value
                 self._key = parse_key(value)
@@ -266,6 +274,12 @@ class AbcInterpreter(NoteWriter):
         self._unit = self._unit_given if self._unit_given else self._meter.default_unit
         tempo = parse_tempo(self._tempo_text, self._unit) if self._tempo_text else None
         self._start_body_state()
+        if self.options.hornpipe and self._rhythm.startswith(("hornpipe", "Hornpipe")):
+            # abc2midi (store.c, R:): a>b at 2:1 in the whole tune, and the swing itself
+            # in 2/4 and 4/4 only ("Hornpipe must be in 2/4 or 4/4 time")
+            self._tune_ratio = (4.0 / 3.0, 2.0 / 3.0)
+            m = self._meter
+            self._swing = m.den == 4 and m.num in (2, 4)
         self._tempo = tempo or 120.0
         self._tune_defaults = TuneDefaults(self._key, self._key_text, self._unit, self._meter)
         self._mode = _BODY
@@ -392,5 +406,6 @@ _HANDLERS: dict[type, _Handler] = {
     tk.Broken: AbcInterpreter._on_broken, tk.Tie: AbcInterpreter._on_tie,
     tk.Decoration: AbcInterpreter._on_decoration,
     tk.DecorationReset: AbcInterpreter._on_decoration_reset, tk.Skip: AbcInterpreter._on_skip,
+    tk.Grace: AbcInterpreter._on_grace, tk.Text: AbcInterpreter._on_text,
 }
 # fmt: on

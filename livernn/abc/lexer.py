@@ -144,6 +144,7 @@ class BodyLexer(TokenStarts):
     def _quote_state(self, c: str) -> None:
         if c == '"':
             self._st = _S_NONE
+            self.out.append(tk.Text(self._buf))
         elif len(self._buf) < _MAX_TEXT:
             self._buf += c
         else:
@@ -167,8 +168,9 @@ class BodyLexer(TokenStarts):
     def _grace_state(self, c: str) -> None:
         if c == "}":
             self._st = _S_NONE
+            self.out.append(tk.Grace(self._buf))  # (the interpreter may ignore it: -NGRA)
         elif len(self._buf) < _MAX_TEXT:
-            self._buf += c  # grace notes are not played (as abc2midi -NGRA)
+            self._buf += c
         else:
             self._st = _S_NONE
             self._skip(len(self._buf) + 1, "unterminated grace notes")

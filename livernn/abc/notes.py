@@ -14,6 +14,7 @@ import logging
 from livernn.abc import ornaments as orn
 from livernn.abc import tokens as tk
 from livernn.abc.events import Bar, Event, NoteEvent
+from livernn.abc.graces import parse_graces, split_host
 from livernn.abc.repeats import DOUBLE_REP, MAX_TAPE, PLAY_ON_REP, REP_BAR, RepeatMachine, bar_kinds
 from livernn.abc.state import Carry, Cells, Held
 from livernn.abc.tables import NATURALS, Meter
@@ -41,6 +42,10 @@ class NoteWriter:
     _accents: bool
     _expand: bool
     _ornaments: bool
+    _graces_on: bool
+    _grace_div: float
+    _attack: float
+    _ratio: tuple[float, float]
     _key: tuple[int, ...]
     _unit: float
     _meter: Meter
@@ -67,6 +72,10 @@ class NoteWriter:
         self._part_origin = 0.0
         self._part_cells: Cells = None
         self._part_count = 0
+        self._graces: tuple[tuple[int, float], ...] = ()  # grace notes waiting for a host
+        self._swing = False  # R:hornpipe (set by the interpreter when the body starts)
+        self._hp_last = -1.0  # written length of the last note, for the hornpipe swing
+        self._tune_ratio = self._ratio  # a>b: (first, second) factors (%%MIDI ratio)
 
     def _rep_w(self) -> RepeatMachine:
         """The repeat machine, to change it: first copied when a copy() may share it."""
@@ -113,14 +122,64 @@ class NoteWriter:
             else:
                 self._skip(1, "too many notes in a chord")
             return
+        if self._swing:
+            self._hornpipe(units)
         self._place((pitch,), units, letter, base)
+
+    def _hornpipe(self, units: float) -> None:
+        """abc2midi's ``hornp`` (store.c): in an R:hornpipe tune in 4/4 (2/4), an eighth
+        (a sixteenth) written ``1/n`` of the unit, after one of the same length and starting
+        on an odd eighth (sixteenth) of the bar, is played as if ``>`` came before it."""
+        length = units * self._unit / 4.0  # whole notes, as written
+        last, self._hp_last = self._hp_last, length
+        if self._tup_left > 0:
+            self._hp_last = -1.0  # a tuplet note's length never has numerator 1
+            return
+        per = 8 if self._meter.num == 4 else 16
+        inv = 1.0 / units
+        if abs(length * per - 1.0) > _EPS or abs(last - length) > _EPS:
+            return
+        if abs(inv - round(inv)) > 1e-6:
+            return
+        at = (self._pos - self._bar_w) / 4.0 * per
+        if abs(at - round(at)) < 1e-6 and round(at) % 2 == 1 and self._held is not None:
+            self._broken = 1
+
+    def _on_grace(self, t: tk.Grace) -> None:
+        """``{...}``: the group waits for its host (graces.py); its accidentals hold to the
+        end of the bar."""
+        if not self._graces_on:
+            return
+        self._finalize()
+        self._hp_last = -1.0
+        graces = list(self._graces)
+        for letter, base, acc, units, counts in parse_graces(t.text):
+            if acc is not None:
+                if self._bacc[letter] != acc:
+                    b = list(self._bacc)
+                    b[letter] = acc
+                    self._bacc = tuple(b)
+                off = acc
+            else:
+                off = self._bacc[letter]
+                if off is None:
+                    off = self._key[letter]
+            beats = units * self._unit / self._grace_div if counts else 0.0
+            if len(graces) < 32:
+                graces.append((base + NATURALS[letter] + off, beats))
+        self._graces = tuple(graces)
+
+    def _on_text(self, t: tk.Text) -> None:
+        """Quoted text: a chord name is backing (backing.py); other text does nothing."""
 
     def _on_rest(self, t: tk.Rest) -> None:
         self._place((), t.units, -1, 0)
+        self._hp_last = -1.0
 
     def _on_multi_rest(self, t: tk.MultiRest) -> None:
         beats = t.bars * (self._meter.bar_beats or 4.0)
         self._place((), beats / self._unit, -1, 0)
+        self._hp_last = -1.0
 
     def _on_chord_start(self, t: tk.ChordStart) -> None:
         self._finalize()
@@ -132,6 +191,7 @@ class NoteWriter:
         self._chord = ()
         letter, base = self._chord_note if len(pitches) == 1 else (-1, 0)
         self._place(pitches, self._chord_units * t.units, letter, base)
+        self._hp_last = -1.0
 
     def _on_boundary(self, t: tk.Boundary) -> None:
         self._finalize()
@@ -197,8 +257,11 @@ class NoteWriter:
             and not ((held.deco ^ deco) & orn.STACCATO or (held.deco | deco) & orn.FERMATA)
         ):
             k = min(abs(self._broken), 3)
-            short = 0.5**k
-            long_ = 2.0 - short
+            if k == 1:
+                long_, short = self._tune_ratio
+            else:
+                short = 0.5**k
+                long_ = 2.0 - short
             f_prev, f_this = (long_, short) if self._broken > 0 else (short, long_)
             hdur = held.dur + held.last * (f_prev - 1.0)  # a tied note: only its last part
             held = Held(held.pitches, held.onset, hdur, *held[3:])
@@ -211,10 +274,12 @@ class NoteWriter:
             dur = cap
         onset = self._pos
         if self._tie and held is not None and pitches and pitches == held.pitches:
+            if held.graces:  # the host's own length is final: its graces are played now
+                held = self._play_graces(held)
             total = min(held.dur + dur, self._max_note)
             self._held = Held(
                 pitches, held.onset, total, held.deco | deco, held.unit, held.letter, held.base,
-                units, dur,
+                units, dur, (),
             )  # fmt: skip
             self._pos = round(held.onset + total, 9)
             self._tie = False
@@ -223,7 +288,12 @@ class NoteWriter:
             self._tie = False
             self._emit_held(held)
         # Held(...) without the Python-level __new__ of NamedTuple: this runs for every note
-        self._held = _new(Held, (pitches, onset, dur, deco, self._unit, letter, base, units, dur))
+        graces = self._graces
+        if graces:
+            self._graces = ()
+        self._held = _new(
+            Held, (pitches, onset, dur, deco, self._unit, letter, base, units, dur, graces)
+        )
         self._pos = round(onset + dur, 9)
 
     def _finalize(self, force: bool = False) -> None:
@@ -236,7 +306,16 @@ class NoteWriter:
         self._broken = 0
         self._emit_held(held)
 
+    def _play_graces(self, held: Held) -> Held:
+        """Play the host's grace notes (graces.py); the host, later and shorter."""
+        notes, onset, dur = split_host(held.graces, held.onset, held.dur)
+        for p, on, d in notes:
+            self._emit(p, on, d)
+        return Held(held.pitches, onset, dur, *held[3:9], ())
+
     def _emit_held(self, held: Held) -> None:
+        if held.graces:
+            held = self._play_graces(held)
         pitches = held.pitches
         if not pitches:
             return
@@ -258,6 +337,12 @@ class NoteWriter:
                 return
             if deco & orn.STACCATO:
                 dur *= 0.5
+        if self._attack and len(pitches) > 1:  # abc2midi's chordattack: a stagger
+            a = self._attack
+            for i, p in enumerate(pitches):
+                if dur > i * a:
+                    emit(p, onset + i * a, dur - i * a)
+            return
         for p in pitches:
             emit(p, onset, dur)
 
@@ -321,6 +406,8 @@ class NoteWriter:
         self._broken = 0
         self._deco = 0
         self._bar_w = self._pos
+        if self._graces and sym in ("|", "||"):
+            self._graces = ()  # abc2midi drops graces with a bar line before their host
         if self._expand:
             buf: list[tuple[int, float, float]] = []
             rep = self._rep_w()
