@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from livernn.abc import tokens as tk
+from livernn.abc.backing import NO_CHORD, BackingWriter
 from livernn.abc.events import Event, NoteEvent, TuneChange, TuneEnd, TuneStart
 from livernn.abc.lexer import _MAX_TEXT, BodyLexer
 from livernn.abc.notes import _NO_BAR_ACC, NoteWriter
@@ -51,7 +52,7 @@ _HEADER_STARTS = frozenset("XTMLQK")
 _BOUNDARY = tk.BOUNDARY  # the commonest tokens (special-cased in feed)
 
 
-class AbcInterpreter(NoteWriter):
+class AbcInterpreter(NoteWriter, BackingWriter):
     """Feed ABC text in any pieces; get NoteEvent / TuneStart / Bar / TuneChange / TuneEnd.
 
     A note comes out as soon as the next token starts or a bar line, space or line end
@@ -75,6 +76,7 @@ class AbcInterpreter(NoteWriter):
         self._grace_div = float(o.grace_divider)
         self._attack = o.chord_attack / 480.0  # abc2midi ticks -> beats
         self._ratio = (4.0 / 3.0, 2.0 / 3.0) if o.broken_2_1 else (1.5, 0.5)
+        self._backing_on = bool(o.backing)
         self.reset()
 
     # ------------------------------------------------------------------ public API
@@ -140,6 +142,8 @@ class AbcInterpreter(NoteWriter):
                         else:
                             _HANDLERS[type(t)](self, t)
                     tokens.clear()
+                    if self._bk_code != NO_CHORD:
+                        self._bk_follow()
             elif c == "\n":
                 line, self._line = self._line, ""
                 self._header_line(line)
@@ -175,6 +179,16 @@ class AbcInterpreter(NoteWriter):
                 _HANDLERS[type(t)](self, t)
         lex.out.clear()
 
+    def _bk_follow(self) -> None:
+        """Play the backing's slots up to where every note is determined (``settled``)."""
+        if self._bk_voice != self._voice or self._mode != _BODY:
+            return
+        held = self._held
+        if held is not None:
+            self._bk_advance(self._rep.played(held.onset), True)
+        else:
+            self._bk_advance(self.position, False)
+
     # ------------------------------------------------------------------ header
     def _start_header(self) -> None:
         self._mode = _HEADER
@@ -194,6 +208,8 @@ class AbcInterpreter(NoteWriter):
     def _start_body_state(self) -> None:
         self._lex.reset()
         self._start_notes()
+        self._start_backing()
+        self._rep.marks = self._backing_on
         self._parts: tuple[Part, ...] = ()  # finished parts, in order
         self._voice = ""  # current voice (V:); "" before any
         self._voices: tuple[tuple[str, VoiceState], ...] = ()  # the other voices' saved state
@@ -215,6 +231,7 @@ class AbcInterpreter(NoteWriter):
         if target is None:  # a new voice starts at the tune start with the tune's defaults
             d = self._tune_defaults
             machine = RepeatMachine(self._max_repeat)
+            machine.marks = self._backing_on
             machine.part_start(0.0, [])  # abc2midi: a |: at the voice's start, nothing else
             target = VoiceState(
                 pos=0.0, rep=machine, held=None, tie=False, broken=0, bacc=_NO_BAR_ACC,
@@ -302,6 +319,8 @@ class AbcInterpreter(NoteWriter):
             end = max(end, saved.rep.played(saved.pos))
         if self._parts_spec and self._part_label:
             end = self._play_parts()
+        if self._bk_code != NO_CHORD:
+            self._bk_advance(end, False)
         self._out.append(TuneEnd(tune=self._tune, beat=end))
         self._tune += 1
         self._mode = _FREE
@@ -326,6 +345,7 @@ class AbcInterpreter(NoteWriter):
         elif f == "M":
             self._meter = parse_meter(value)
             self._meter_text = value
+            self._bk_meter()
         elif f == "L":
             unit = parse_unit(value)
             if unit is None:

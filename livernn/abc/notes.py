@@ -13,6 +13,7 @@ import logging
 
 from livernn.abc import ornaments as orn
 from livernn.abc import tokens as tk
+from livernn.abc.backing import NO_CHORD, chord_code
 from livernn.abc.events import Bar, Event, NoteEvent
 from livernn.abc.graces import parse_graces, split_host
 from livernn.abc.repeats import DOUBLE_REP, MAX_TAPE, PLAY_ON_REP, REP_BAR, RepeatMachine, bar_kinds
@@ -75,6 +76,7 @@ class NoteWriter:
         self._graces: tuple[tuple[int, float], ...] = ()  # grace notes waiting for a host
         self._swing = False  # R:hornpipe (set by the interpreter when the body starts)
         self._hp_last = -1.0  # written length of the last note, for the hornpipe swing
+        self._hp_wait = False  # the held note may swing with the next: it waits for it
         self._tune_ratio = self._ratio  # a>b: (first, second) factors (%%MIDI ratio)
 
     def _rep_w(self) -> RepeatMachine:
@@ -132,17 +134,21 @@ class NoteWriter:
         on an odd eighth (sixteenth) of the bar, is played as if ``>`` came before it."""
         length = units * self._unit / 4.0  # whole notes, as written
         last, self._hp_last = self._hp_last, length
+        self._hp_wait = False
         if self._tup_left > 0:
             self._hp_last = -1.0  # a tuplet note's length never has numerator 1
             return
         per = 8 if self._meter.num == 4 else 16
         inv = 1.0 / units
-        if abs(length * per - 1.0) > _EPS or abs(last - length) > _EPS:
-            return
-        if abs(inv - round(inv)) > 1e-6:
+        if abs(length * per - 1.0) > _EPS or abs(inv - round(inv)) > 1e-6:
             return
         at = (self._pos - self._bar_w) / 4.0 * per
-        if abs(at - round(at)) < 1e-6 and round(at) % 2 == 1 and self._held is not None:
+        n = round(at)
+        if abs(at - n) > 1e-6:
+            return
+        if n % 2 == 0:
+            self._hp_wait = True  # the next note may swing with this one: hold it
+        elif abs(last - length) < _EPS and self._held is not None:
             self._broken = 1
 
     def _on_grace(self, t: tk.Grace) -> None:
@@ -150,8 +156,9 @@ class NoteWriter:
         end of the bar."""
         if not self._graces_on:
             return
-        self._finalize()
         self._hp_last = -1.0
+        self._hp_wait = False
+        self._finalize()
         graces = list(self._graces)
         for letter, base, acc, units, counts in parse_graces(t.text):
             if acc is not None:
@@ -170,16 +177,38 @@ class NoteWriter:
         self._graces = tuple(graces)
 
     def _on_text(self, t: tk.Text) -> None:
-        """Quoted text: a chord name is backing (backing.py); other text does nothing."""
+        """Quoted text: a chord name is played by the backing (backing.py) from the cursor;
+        other text does nothing. Only one voice's chord names are played (the first's)."""
+        if not self._backing_on:
+            return
+        named = chord_code(t.text)
+        if named is None:
+            return
+        code, known = named
+        if not known and self._bk_code == NO_CHORD:
+            return  # abc2midi plays no backing in a tune without a chord name it knows
+        if self._bk_voice is None:
+            self._bk_voice = self._voice
+        elif self._bk_voice != self._voice:
+            return
+        self._finalize()
+        if self._expand:
+            played = self._rep_w().chord(code, self._pos)
+            if played is not None:
+                self._bk_chord(code, played)
+        else:
+            self._bk_chord(code, self._pos)
 
     def _on_rest(self, t: tk.Rest) -> None:
         self._place((), t.units, -1, 0)
         self._hp_last = -1.0
+        self._hp_wait = False
 
     def _on_multi_rest(self, t: tk.MultiRest) -> None:
         beats = t.bars * (self._meter.bar_beats or 4.0)
         self._place((), beats / self._unit, -1, 0)
         self._hp_last = -1.0
+        self._hp_wait = False
 
     def _on_chord_start(self, t: tk.ChordStart) -> None:
         self._finalize()
@@ -192,6 +221,7 @@ class NoteWriter:
         letter, base = self._chord_note if len(pitches) == 1 else (-1, 0)
         self._place(pitches, self._chord_units * t.units, letter, base)
         self._hp_last = -1.0
+        self._hp_wait = False
 
     def _on_boundary(self, t: tk.Boundary) -> None:
         self._finalize()
@@ -299,8 +329,9 @@ class NoteWriter:
     def _finalize(self, force: bool = False) -> None:
         """The held note can no longer change (unless it is tied and not forced)."""
         held = self._held
-        if held is None or ((self._tie or self._broken) and not force):
+        if held is None or ((self._tie or self._broken or self._hp_wait) and not force):
             return
+        self._hp_wait = False
         self._held = None
         self._tie = False
         self._broken = 0
@@ -315,7 +346,15 @@ class NoteWriter:
 
     def _emit_held(self, held: Held) -> None:
         if held.graces:
-            held = self._play_graces(held)
+            if held.deco & orn.STACCATO and self._ornaments and held.pitches:
+                # abc2midi shortens a staccato note before its graces take their time
+                # from it: they come out of the half that sounds
+                notes, onset, half = split_host(held.graces, held.onset, held.dur / 2.0)
+                for p, on, d in notes:
+                    self._emit(p, on, d)
+                held = Held(held.pitches, onset, 2.0 * half, *held[3:9], ())
+            else:
+                held = self._play_graces(held)
         pitches = held.pitches
         if not pitches:
             return
@@ -378,6 +417,10 @@ class NoteWriter:
         out = self._out
         tune = self._tune
         for pv, on, d in notes:
+            if pv < 0:  # a bar line or chord name played back: the backing follows
+                if self._bk_voice in (None, self._voice):
+                    self._bk_marker(pv, on)
+                continue
             out.append(NoteEvent(pv & 127, on, d, pv >> 7, tune))
             if self._part_label and self._part_count < MAX_TAPE:  # recorded for P: replays
                 self._part_cells = ((pv, on - self._part_origin, d), self._part_cells)
@@ -397,6 +440,7 @@ class NoteWriter:
             self._skip(len(sym), f"not a bar line: {sym!r}")
             return
         kind = bar_kinds(sym)
+        self._hp_wait = False  # a note after a bar line never swings
         self._finalize(force=kind in (REP_BAR, DOUBLE_REP) or ending > 0)
         if self._tie and self._held is not None and self._held.letter >= 0:
             letter = self._held.letter
@@ -408,6 +452,12 @@ class NoteWriter:
         self._bar_w = self._pos
         if self._graces and sym in ("|", "||"):
             self._graces = ()  # abc2midi drops graces with a bar line before their host
+        if (
+            self._backing_on
+            and self._bk_voice in (None, self._voice)
+            and not (self._expand and self._rep.skipping)
+        ):
+            self._bk_bar_line(self.position, sym == "|")
         if self._expand:
             buf: list[tuple[int, float, float]] = []
             rep = self._rep_w()
