@@ -18,8 +18,14 @@ abc2midi's velocities (80 and 75).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from livernn.abc.events import BASS, CHORD, NoteEvent
 from livernn.abc.tables import NATURALS, Meter
+
+if TYPE_CHECKING:
+    from livernn.abc.repeats import RepeatMachine
+    from livernn.abc.state import Held
 
 __all__ = ["PATTERNS", "chord_code", "chord_pitches", "pattern_for"]
 
@@ -148,6 +154,9 @@ class BackingWriter:
     _meter: Meter
     _voice: str
     _backing_on: bool
+    _held: Held | None
+    _rep: RepeatMachine
+    position: float
 
     def _start_backing(self) -> None:
         """The state at a tune body's start."""
@@ -171,6 +180,16 @@ class BackingWriter:
                 self._out.extend(slot_notes(pat[k], self._bk_code, at, slot, self._tune))
             k += 1
         self._bk_k = k
+
+    def _bk_follow(self) -> None:
+        """Play the backing's slots up to where every note is determined (``settled``)."""
+        if self._bk_voice != self._voice:
+            return
+        held = self._held
+        if held is not None:
+            self._bk_advance(self._rep.played(held.onset), True)
+        else:
+            self._bk_advance(self.position, False)
 
     def _bk_bar_line(self, t: float, single: bool) -> None:
         """A bar line at played beat ``t``: the pattern starts again (genmidi.c

@@ -20,21 +20,20 @@ from typing import Any
 
 from livernn.abc import tokens as tk
 from livernn.abc.backing import NO_CHORD, BackingWriter
-from livernn.abc.events import Event, NoteEvent, TuneChange, TuneEnd, TuneStart
+from livernn.abc.events import Event, TuneChange, TuneEnd, TuneStart
 from livernn.abc.lexer import _MAX_TEXT, BodyLexer
 from livernn.abc.notes import _NO_BAR_ACC, NoteWriter
+from livernn.abc.parts import PartsWriter
 from livernn.abc.repeats import RepeatMachine
 from livernn.abc.state import (
     VOICE_ATTRS,
     InterpreterOptions,
-    Part,
     TuneDefaults,
     VoiceState,
 )
 from livernn.abc.tables import (
     NO_ACCIDENTALS,
     Meter,
-    expand_parts,
     parse_key,
     parse_meter,
     parse_tempo,
@@ -47,12 +46,11 @@ __all__ = ["AbcInterpreter", "InterpreterOptions"]
 # Modes
 _FREE, _HEADER, _BODY = 0, 1, 2
 _MAX_VOICES = 16  # voices kept in one tune (a further V: is ignored)
-_MAX_PARTS = 64  # parts kept in one tune
 _HEADER_STARTS = frozenset("XTMLQK")
 _BOUNDARY = tk.BOUNDARY  # the commonest tokens (special-cased in feed)
 
 
-class AbcInterpreter(NoteWriter, BackingWriter):
+class AbcInterpreter(NoteWriter, BackingWriter, PartsWriter):
     """Feed ABC text in any pieces; get NoteEvent / TuneStart / Bar / TuneChange / TuneEnd.
 
     A note comes out as soon as the next token starts or a bar line, space or line end
@@ -179,16 +177,6 @@ class AbcInterpreter(NoteWriter, BackingWriter):
                 _HANDLERS[type(t)](self, t)
         lex.out.clear()
 
-    def _bk_follow(self) -> None:
-        """Play the backing's slots up to where every note is determined (``settled``)."""
-        if self._bk_voice != self._voice or self._mode != _BODY:
-            return
-        held = self._held
-        if held is not None:
-            self._bk_advance(self._rep.played(held.onset), True)
-        else:
-            self._bk_advance(self.position, False)
-
     # ------------------------------------------------------------------ header
     def _start_header(self) -> None:
         self._mode = _HEADER
@@ -210,7 +198,7 @@ class AbcInterpreter(NoteWriter, BackingWriter):
         self._start_notes()
         self._start_backing()
         self._rep.marks = self._backing_on
-        self._parts: tuple[Part, ...] = ()  # finished parts, in order
+        self._parts = ()  # finished parts, in order (parts.py)
         self._voice = ""  # current voice (V:); "" before any
         self._voices: tuple[tuple[str, VoiceState], ...] = ()  # the other voices' saved state
 
@@ -321,6 +309,7 @@ class AbcInterpreter(NoteWriter, BackingWriter):
             end = self._play_parts()
         if self._bk_code != NO_CHORD:
             self._bk_advance(end, False)
+            self._bk_code = NO_CHORD
         self._out.append(TuneEnd(tune=self._tune, beat=end))
         self._tune += 1
         self._mode = _FREE
@@ -367,49 +356,6 @@ class AbcInterpreter(NoteWriter, BackingWriter):
         else:
             return  # T: P: W: w: N: ... have no effect on the notes
         self._out.append(TuneChange(self._tune, self.position, f, value, tempo))
-
-    # ------------------------------------------------------------------ parts (P:)
-    def _close_part(self) -> None:
-        if self._part_label and len(self._parts) < _MAX_PARTS:
-            length = self.position - self._part_origin
-            self._parts += (Part(self._part_label, self._part_cells, length),)
-
-    def _start_part(self, label: str) -> None:
-        """``P:X`` in the body: part X starts here (the header's ``P:`` gives the order)."""
-        self._finalize(force=True)
-        self._close_part()
-        self._part_label = label if label.isalpha() else ""
-        if self._parts_spec and self._expand:
-            buf: list[tuple[int, float, float]] = []
-            self._rep_w().part_start(self._pos, buf)
-            self._play(buf)
-        self._part_origin = self.position
-        self._part_cells = None
-        self._part_count = 0
-
-    def _play_parts(self) -> float:
-        """At the tune end, play the parts the header's order asks for after those written
-        (``P:ABA``: part A again, a da capo), as abc2midi does."""
-        self._close_part()
-        self._part_label = ""
-        written = [part.label for part in self._parts]
-        order = expand_parts(self._parts_spec)
-        end = self.position
-        if len(order) <= len(written) or order[: len(written)] != written:
-            return end
-        stored = {part.label: (part.cells, part.length) for part in self._parts}
-        for label in order[len(written) :]:
-            if label not in stored:
-                continue
-            cells, length = stored[label]
-            notes = []
-            while cells is not None:
-                notes.append(cells[0])
-                cells = cells[1]
-            for p, on, d in reversed(notes):
-                self._out.append(NoteEvent(p & 127, on + end, d, p >> 7, self._tune))
-            end = round(end + length, 9)
-        return end
 
 
 _Handler = Callable[[AbcInterpreter, Any], None]
