@@ -129,7 +129,11 @@ def midi_notes(mid) -> list[NoteKey]:  # noqa: ANN001 - a mido.MidiFile
     for track in mid.tracks:
         t = 0
         on: dict[tuple[int, int], list[int]] = {}
-        backing = any(m.type == "text" and m.text == "gchord track" for m in track)
+        backing = any(  # abc2midi's accompaniment track, or livernn render's
+            (m.type == "text" and m.text == "gchord track")
+            or (m.type == "track_name" and m.name == "backing")
+            for m in track
+        )
         channels = sorted({m.channel for m in track if m.type == "note_on"})
         bass = channels[0] if channels else -1
         for msg in track:
