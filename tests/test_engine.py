@@ -146,7 +146,8 @@ def test_panic_releases_everything_at_once_and_play_goes_on():
     eng.submit(Command("panic"))
     eng.run_until(T0 + 1.2)
     assert rec.sounding() == {}
-    assert rec.notes("panic")[0].data == [1, 2]
+    # the voices' channels (1, 2) and their backing's (bass 2, chords 3 by default)
+    assert rec.notes("panic")[0].data == [1, 2, 3]
     eng.run_until(T0 + 3.0)
     assert any(t > 1.2 for t, _ in ons(rec))
 
