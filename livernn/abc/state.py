@@ -42,8 +42,6 @@ class InterpreterOptions:
     hornpipe: bool = True  # R:hornpipe swings pairs of equal notes (as a>b at 2:1)
     broken_2_1: bool = False  # a>b at 2:1 instead of 3:1 (abc2midi -CS)
     backing: bool = True  # "Am" chord names as bass and chord accompaniment (off: -NGUI)
-    dynamics: bool = True  # !p!..!fff! set the velocity; !crescendo(! ramps it
-    directives: bool = True  # %%MIDI ratio, chordattack, gchord, beat ... lines are read
 
     @classmethod
     def plain(cls, **changes: object) -> InterpreterOptions:
@@ -51,7 +49,6 @@ class InterpreterOptions:
         comparison runs abc2midi for: -NGRA -NGUI, no R:, %%MIDI chordattack 0)."""
         base: dict[str, object] = {
             "graces": False, "chord_attack": 0, "hornpipe": False, "backing": False,
-            "dynamics": False, "directives": False,
         }  # fmt: skip
         base.update(changes)
         return cls(**base)  # type: ignore[arg-type]
