@@ -224,3 +224,72 @@ def test_render_sounds_like_abc2midi_melody_and_backing(
     mid = mido.MidiFile(out)
     backing = [m for m in mid.tracks[2] if m.type == "note_on"]
     assert {m.channel for m in backing} == {1, 2}  # its own channels (2 and 3)
+
+
+# ---------------------------------------------------------------------- dynamics, %%MIDI
+DYNAMICS_TUNE = """X:1
+T:Dynamics
+M:4/4
+L:1/4
+K:C
+CDEF|!p!CDEF|!crescendo(!CDEF|!fff!CD!diminuendo(!EF|[M:6/8][L:1/8]!mf!CDEFGA|
+"""
+DIRECTIVES_TUNE = """X:1
+T:Directives
+M:4/4
+L:1/8
+%%MIDI ratio 2 1
+%%MIDI chordattack 20
+%%MIDI gchord f2c2f2c2
+K:G
+"G"A>B [GB]2 {g}A4|
+%%MIDI gracedivider 2
+%%MIDI beat 100 70 40 1
+"D"{g}A>B c2 d4|
+%%MIDI gchordoff
+"G"A2 B2 c4|
+%%MIDI gchordon
+%%MIDI gchord fzcz
+"C"c8|
+"""
+
+
+def midi_velocities(path: Path) -> list[tuple[int, int, int]]:
+    """(onset tick / 5, pitch, velocity) of every note-on of a MIDI file (480 ticks a beat:
+    abc2midi starts its notes one tick late, hence the coarse onset)."""
+    out = []
+    for track in mido.MidiFile(path).tracks:
+        t = 0
+        for m in track:
+            t += m.time
+            if m.type == "note_on" and m.velocity > 0:
+                out.append((t // 5, m.note, m.velocity))
+    return sorted(out)
+
+
+def test_dynamics_and_directives_off() -> None:
+    plain = events(DIRECTIVES_TUNE, InterpreterOptions(directives=False, backing=False))
+    on = events(DIRECTIVES_TUNE, InterpreterOptions(backing=False))
+    assert [e.duration for e in plain][:2] == [0.75, 0.25]  # a>b at 3:1: ratio not read
+    assert [round(e.duration, 6) for e in on][:2] == [round(2 / 3, 6), round(1 / 3, 6)]
+    flat = events(DYNAMICS_TUNE, InterpreterOptions(dynamics=False))
+    assert {e.velocity for e in flat} == {80, 95, 105}
+
+
+@pytest.mark.skipif(
+    not have_abc2midi(), reason="abc2midi is not installed (apt-get install abcmidi)"
+)
+@pytest.mark.parametrize("tune", [DYNAMICS_TUNE, DIRECTIVES_TUNE], ids=["dynamics", "midi"])
+def test_dynamics_and_directives_sound_as_abc2midi_plays_them(
+    tune: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "tune.abc"
+    src.write_text(tune)
+    out = tmp_path / "tune.mid"
+    assert main(["render", str(src), "--out", str(out)]) == 0
+    capsys.readouterr()
+    (theirs,) = abc2midi_notes([tune], tmp_path / "ref", "default")
+    assert midi_notes(mido.MidiFile(out)) == theirs
+    ref = sorted(tmp_path.glob("ref/*.mid"))
+    assert len(ref) == 1
+    assert midi_velocities(out) == midi_velocities(ref[0])

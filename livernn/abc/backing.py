@@ -27,7 +27,10 @@ if TYPE_CHECKING:
     from livernn.abc.repeats import RepeatMachine
     from livernn.abc.state import Held
 
-__all__ = ["PATTERNS", "chord_code", "chord_pitches", "pattern_for"]
+__all__ = ["PATTERNS", "chord_code", "chord_pitches", "parse_pattern", "pattern_for"]
+
+#: A pattern: (action, start, length) in slots, and the beats of one slot.
+Pattern = tuple[tuple[tuple[str, float, float], ...], float]
 
 #: abc2midi's named chords (store.c setup_chordnames), in its order.
 CHORD_TYPES: tuple[tuple[str, tuple[int, ...]], ...] = (
@@ -114,26 +117,48 @@ def chord_pitches(code: int) -> tuple[int, tuple[int, ...]]:
     return low, notes
 
 
-def pattern_for(meter: Meter) -> tuple[str, float]:
-    """(pattern, beats per slot) of a meter; ("", 0) when abc2midi has none for it."""
-    pattern = PATTERNS.get((meter.num, meter.den), "")
-    if not pattern or meter.bar_beats <= 0:
-        return "", 0.0
-    return pattern, meter.bar_beats / len(pattern)
+def parse_pattern(text: str, bar_beats: float) -> Pattern | None:
+    """A ``%%MIDI gchord`` string (``fzczfzcz``, ``f2c2``): its slots, which share the bar
+    (genmidi.c set_gchords); None when unreadable. ``g``..``k``, ``G``..``K`` (single chord
+    notes) play as rests here."""
+    slots: list[tuple[str, float, float]] = []
+    at, i = 0.0, 0
+    while i < len(text) and len(slots) < 39 and text[i] in "zcfbghijkGHIJKx":
+        action = text[i] if text[i] in "zcfb" else "z"
+        i += 1
+        n = ""
+        while i < len(text) and text[i].isdigit() and len(n) < 3:
+            n += text[i]
+            i += 1
+        length = float(int(n)) if n else 1.0
+        slots.append((action, at, length))
+        at += length
+    if at <= 0 or bar_beats <= 0:
+        return None
+    return tuple(slots), bar_beats / at
 
 
-def slot_notes(action: str, code: int, onset: float, beats: float, tune: int) -> list[NoteEvent]:
-    """The notes of one pattern slot (genmidi.c dogchords) for chord ``code``."""
+def pattern_for(meter: Meter) -> Pattern:
+    """The default pattern of a meter; no slots when abc2midi has none for it."""
+    found = parse_pattern(PATTERNS.get((meter.num, meter.den), ""), meter.bar_beats)
+    return found if found is not None else ((), 0.0)
+
+
+def slot_notes(
+    action: str, code: int, onset: float, beats: float, tune: int, vel: tuple[int, int]
+) -> list[NoteEvent]:
+    """The notes of one pattern slot (genmidi.c dogchords) for chord ``code``, with the
+    (bass, chord) velocities ``vel``."""
     if code == NO_CHORD or action == "z":
         return []
     bass, chord = chord_pitches(code)
     if action == "c" and not chord:
         action = "f"  # abc2midi: a bass-only chord plays its bass on chord slots
     out: list[NoteEvent] = []
-    if action in "fb":
-        out.append(NoteEvent(bass, onset, beats, BASS_VELOCITY, tune, BASS))
-    if action in "bc":
-        out.extend(NoteEvent(p, onset, beats, CHORD_VELOCITY, tune, CHORD) for p in chord)
+    if action in "fb" and vel[0] > 0:
+        out.append(NoteEvent(bass, onset, beats, vel[0], tune, BASS))
+    if action in "bc" and vel[1] > 0:
+        out.extend(NoteEvent(p, onset, beats, vel[1], tune, CHORD) for p in chord)
     return out
 
 
@@ -166,6 +191,8 @@ class BackingWriter:
         self._bk_k = 0  # next slot of the pattern
         self._bk_bars = 0  # bars with notes counted (abc2midi's barno)
         self._bk_pat, self._bk_slot = pattern_for(self._meter)
+        self._bk_sound = True  # %%MIDI gchordoff silences the slots (the pattern goes on)
+        self._bk_vel = (BASS_VELOCITY, CHORD_VELOCITY)  # %%MIDI bassvol, chordvol
 
     def _bk_advance(self, t: float, inclusive: bool) -> None:
         """Play the slots that start before ``t`` (or at ``t``)."""
@@ -173,11 +200,15 @@ class BackingWriter:
         k, n = self._bk_k, len(self._bk_pat)
         limit = t + 1e-9 if inclusive else t - 1e-9
         while k < n:
-            at = round(self._bk_bar + k * slot, 9)
+            action, start, length = pat[k]
+            at = round(self._bk_bar + start * slot, 9)
             if at > limit:
                 break
-            if self._bk_code != NO_CHORD:
-                self._out.extend(slot_notes(pat[k], self._bk_code, at, slot, self._tune))
+            if self._bk_code != NO_CHORD and self._bk_sound:
+                notes = slot_notes(
+                    action, self._bk_code, at, length * slot, self._tune, self._bk_vel
+                )
+                self._out.extend(notes)
             k += 1
         self._bk_k = k
 

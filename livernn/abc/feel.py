@@ -1,6 +1,8 @@
 """Session feel in the notes of a tune body (issue 13; docs/DESIGN.md, "ABC interpreter:
-session feel"): grace notes (graces.py), abc2midi's R:hornpipe swing, and the chord names
-handed to the backing (backing.py). A mixin of ``NoteWriter`` (notes.py). Pure code.
+session feel"): grace notes (graces.py), abc2midi's R:hornpipe swing, dynamics (``!p!`` ..
+``!fff!``, crescendo and diminuendo; ``!>!`` and ``!accent!`` sound as in abc2midi: not at
+all), and the chord names handed to the backing (backing.py). A mixin of ``NoteWriter``
+(notes.py). Pure code.
 """
 
 from __future__ import annotations
@@ -18,6 +20,25 @@ if TYPE_CHECKING:
     from livernn.abc.repeats import RepeatMachine
 
 _EPS = 1e-9
+
+#: abc2midi's dynamics (store.c event_handle_instruction): each sets ``%%MIDI beat`` to the
+#: velocities of the first note of a bar, of a note on a beat of the meter, of the others.
+DYNAMICS: dict[str, tuple[int, int, int]] = {
+    "ppp": (30, 20, 10), "pp": (45, 35, 20), "p": (60, 50, 35), "mp": (75, 65, 50),
+    "mf": (90, 80, 65), "f": (105, 95, 80), "ff": (120, 110, 95), "fff": (127, 125, 110),
+    "crescendo(": (15, 15, 15), "<(": (15, 15, 15), "crescendo)": (15, 15, 15),
+    "<)": (15, 15, 15), "diminuendo(": (-15, -15, -15), ">(": (-15, -15, -15),
+    "diminuendo)": (-15, -15, -15), ">)": (-15, -15, -15),
+}  # fmt: skip
+_RAMPS = frozenset(n for n in DYNAMICS if n[-1] in "()")
+
+
+def beat_spacing(m: Meter, n: int) -> float:
+    """Beats between strong beats for ``%%MIDI beat ... n`` (n < 0: the meter's default
+    stress, 0: the bar, else n beats of the meter)."""
+    if n < 0:
+        return m.accent
+    return n * 4.0 / (m.den or 4) if n else (m.bar_beats or 4.0)
 
 
 class FeelWriter:
@@ -44,6 +65,9 @@ class FeelWriter:
     _bk_code: int
     _bk_voice: str | None
     _voice: str
+    _velocity: int
+    _dynamics_on: bool
+    _dyn: tuple[int, int, int, int] | None
 
     if TYPE_CHECKING:  # (NoteWriter's and BackingWriter's)
 
@@ -99,6 +123,21 @@ class FeelWriter:
             if len(graces) < 32:
                 graces.append((base + NATURALS[letter] + off, beats))
         self._graces = tuple(graces)
+
+    def _on_dynamic(self, t: tk.Dynamic) -> None:
+        """``!p!`` .. ``!fff!``: the velocities of the bar's first note, of notes on a beat
+        of the meter, and of the others, from here (abc2midi's ``%%MIDI beat a b c 1``);
+        ``!crescendo(!``, ``!crescendo)!`` (and ``!<(!``, ``!<)!``) add 15 to each, the
+        diminuendo marks take 15 away (``beatmod``), as abc2midi plays them."""
+        if not self._dynamics_on:
+            return
+        a, b, c = DYNAMICS[t.name]
+        n = 1  # strong: every beat of the meter
+        if t.name in _RAMPS:
+            v = self._velocity
+            la, lb, lc, n = self._dyn or (v + 25, v + 15, v, -1)
+            a, b, c = (max(0, min(127, x)) for x in (la + a, lb + b, lc + c))
+        self._dyn = (a, b, c, n)
 
     def _on_text(self, t: tk.Text) -> None:
         """Quoted text: a chord name is played by the backing (backing.py) from the cursor;

@@ -20,6 +20,7 @@ from typing import Any
 
 from livernn.abc import tokens as tk
 from livernn.abc.backing import NO_CHORD, BackingWriter
+from livernn.abc.directives import DirectiveReader
 from livernn.abc.events import Event, TuneChange, TuneEnd, TuneStart
 from livernn.abc.lexer import _MAX_TEXT, BodyLexer
 from livernn.abc.notes import _NO_BAR_ACC, NoteWriter
@@ -50,7 +51,7 @@ _HEADER_STARTS = frozenset("XTMLQK")
 _BOUNDARY = tk.BOUNDARY  # the commonest tokens (special-cased in feed)
 
 
-class AbcInterpreter(NoteWriter, BackingWriter, PartsWriter):
+class AbcInterpreter(NoteWriter, BackingWriter, PartsWriter, DirectiveReader):
     """Feed ABC text in any pieces; get NoteEvent / TuneStart / Bar / TuneChange / TuneEnd.
 
     A note comes out as soon as the next token starts or a bar line, space or line end
@@ -75,6 +76,8 @@ class AbcInterpreter(NoteWriter, BackingWriter, PartsWriter):
         self._attack = o.chord_attack / 480.0  # abc2midi ticks -> beats
         self._ratio = (4.0 / 3.0, 2.0 / 3.0) if o.broken_2_1 else (1.5, 0.5)
         self._backing_on = bool(o.backing)
+        self._dynamics_on = bool(o.dynamics)
+        self._directives_on = bool(o.directives)
         self.reset()
 
     # ------------------------------------------------------------------ public API
@@ -188,6 +191,7 @@ class AbcInterpreter(NoteWriter, BackingWriter, PartsWriter):
         self._unit_given: float | None = None
         self._tempo_text = ""
         self._rhythm = ""
+        self._midi: tuple[str, ...] = ()  # %%MIDI lines of the header (directives.py)
         self._parts_spec = ""
         self._key: tuple[int, ...] = NO_ACCIDENTALS
         self._unit = 0.5
@@ -245,6 +249,8 @@ class AbcInterpreter(NoteWriter, BackingWriter, PartsWriter):
             self._mode = _FREE  # a header without K: is abandoned
             return
         if s[0] == "%":
+            if s.startswith("%%MIDI") and len(self._midi) < 64:
+                self._midi += (s[6:].strip(),)
             return
         if len(s) >= 2 and s[1] == ":" and s[0].isalpha():
             f, value = s[0], s[2:].split("%")[0].strip()
@@ -285,6 +291,8 @@ class AbcInterpreter(NoteWriter, BackingWriter, PartsWriter):
             self._tune_ratio = (4.0 / 3.0, 2.0 / 3.0)
             m = self._meter
             self._swing = m.den == 4 and m.num in (2, 4)
+        for directive in self._midi:
+            self._directive(directive)
         self._tempo = tempo or 120.0
         self._tune_defaults = TuneDefaults(self._key, self._key_text, self._unit, self._meter)
         self._mode = _BODY
@@ -373,5 +381,7 @@ _HANDLERS: dict[type, _Handler] = {
     tk.Decoration: AbcInterpreter._on_decoration,
     tk.DecorationReset: AbcInterpreter._on_decoration_reset, tk.Skip: AbcInterpreter._on_skip,
     tk.Grace: AbcInterpreter._on_grace, tk.Text: AbcInterpreter._on_text,
+    tk.Dynamic: AbcInterpreter._on_dynamic,
+    tk.Directive: lambda it, t: it._directive(t.text),
 }
 # fmt: on

@@ -14,7 +14,7 @@ import logging
 from livernn.abc import ornaments as orn
 from livernn.abc import tokens as tk
 from livernn.abc.events import Bar, Event, NoteEvent
-from livernn.abc.feel import FeelWriter
+from livernn.abc.feel import FeelWriter, beat_spacing
 from livernn.abc.repeats import DOUBLE_REP, MAX_TAPE, PLAY_ON_REP, REP_BAR, RepeatMachine, bar_kinds
 from livernn.abc.state import Carry, Cells, Held
 from livernn.abc.tables import NATURALS, Meter
@@ -73,6 +73,7 @@ class NoteWriter(FeelWriter):
         self._part_cells: Cells = None
         self._part_count = 0
         self._graces: tuple[tuple[int, float], ...] = ()  # grace notes waiting for a host
+        self._dyn: tuple[int, int, int, int] | None = None  # after !p!..!fff!, %%MIDI beat
         self._swing = False  # R:hornpipe (set by the interpreter when the body starts)
         self._hp_last = -1.0  # written length of the last note, for the hornpipe swing
         self._hp_wait = False  # the held note may swing with the next: it waits for it
@@ -308,7 +309,19 @@ class NoteWriter(FeelWriter):
         if dur <= 0:
             return
         vel = self._velocity
-        if self._accents:  # abc2midi's beat stress: first note of the bar, strong beats
+        if self._dyn is not None:  # after a dynamic or %%MIDI beat: abc2midi's beat a b c n
+            loud, med, vel, n = self._dyn
+            if self._accents:
+                off = round(onset - self._bar_w, 6)
+                m = self._meter
+                beat = beat_spacing(m, n)
+                if off == 0.0:
+                    vel = loud
+                elif off > 0.0 and off % beat < 1e-6:
+                    vel = med
+            if vel < 1:
+                vel = 1
+        elif self._accents:  # abc2midi's beat stress: first note of the bar, strong beats
             off = round(onset - self._bar_w, 6)
             if off == 0.0:
                 vel += 25

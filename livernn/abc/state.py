@@ -42,6 +42,8 @@ class InterpreterOptions:
     hornpipe: bool = True  # R:hornpipe swings pairs of equal notes (as a>b at 2:1)
     broken_2_1: bool = False  # a>b at 2:1 instead of 3:1 (abc2midi -CS)
     backing: bool = True  # "Am" chord names as bass and chord accompaniment (off: -NGUI)
+    dynamics: bool = True  # !p!..!fff! set the velocities, !crescendo(! / !diminuendo(! ramp
+    directives: bool = True  # %%MIDI ratio, chordattack, gracedivider, gchord, beat ...
 
     @classmethod
     def plain(cls, **changes: object) -> InterpreterOptions:
@@ -49,6 +51,7 @@ class InterpreterOptions:
         comparison runs abc2midi for: -NGRA -NGUI, no R:, %%MIDI chordattack 0)."""
         base: dict[str, object] = {
             "graces": False, "chord_attack": 0, "hornpipe": False, "backing": False,
+            "dynamics": False, "directives": False,
         }  # fmt: skip
         base.update(changes)
         return cls(**base)  # type: ignore[arg-type]

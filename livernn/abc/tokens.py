@@ -131,6 +131,19 @@ class Text(NamedTuple):
     text: str
 
 
+class Dynamic(NamedTuple):
+    """``!p!`` .. ``!fff!``, ``!crescendo(!`` / ``!<(!`` ... : a change of loudness from here.
+    https://abcnotation.com/wiki/abc:standard:v2.1#decorations"""
+
+    name: str
+
+
+class Directive(NamedTuple):
+    """A ``%%MIDI ...`` line in the body (directives.py): what follows ``%%MIDI``."""
+
+    text: str
+
+
 class Skip(NamedTuple):
     """``n`` characters that could not be read, and why."""
 
@@ -141,7 +154,7 @@ class Skip(NamedTuple):
 Token = (
     Note | Rest | MultiRest | ChordStart | ChordEnd | BarLine | Ending | Field | NewTune
     | TuneBreak | LineEnd | Tuplet | Boundary | Broken | Tie | Decoration | DecorationReset
-    | Grace | Text | Skip
+    | Grace | Text | Dynamic | Directive | Skip
 )  # fmt: skip
 
 BOUNDARY = Boundary()
