@@ -28,6 +28,9 @@ def add_feel_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-stagger", action="store_true", help="chord notes together (chordattack 0)")
     g.add_argument("--broken-2-1", action="store_true", help="a>b at 2:1 instead of 3:1 (-CS)")
     g.add_argument(
+        "--no-dynamics", action="store_true", help="!p!..!fff! and %%%%MIDI beat not heard"
+    )
+    g.add_argument(
         "--bass-channel",
         type=int,
         default=None,
@@ -64,6 +67,8 @@ def feel_options(args: argparse.Namespace, **base: object) -> InterpreterOptions
         changes["chord_attack"] = 0
     if args.broken_2_1:
         changes["broken_2_1"] = True
+    if args.no_dynamics:
+        changes["dynamics"] = False
     return InterpreterOptions(**changes)  # type: ignore[arg-type]
 
 
