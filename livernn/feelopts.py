@@ -27,6 +27,8 @@ def add_feel_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-swing", action="store_true", help="R:hornpipe tunes not swung")
     g.add_argument("--no-stagger", action="store_true", help="chord notes together (chordattack 0)")
     g.add_argument("--broken-2-1", action="store_true", help="a>b at 2:1 instead of 3:1 (-CS)")
+    g.add_argument("--harp", action="store_true", help="rolls repeat their note (-HARP)")
+    g.add_argument("--no-fermatas", action="store_true", help="fermatas not held (-NFER)")
     g.add_argument(
         "--no-dynamics", action="store_true", help="!p!..!fff! and %%%%MIDI beat not heard"
     )
@@ -69,6 +71,10 @@ def feel_options(args: argparse.Namespace, **base: object) -> InterpreterOptions
         changes["broken_2_1"] = True
     if args.no_dynamics:
         changes["dynamics"] = False
+    if args.harp:
+        changes["harp"] = True
+    if args.no_fermatas:
+        changes["fermatas"] = False
     return InterpreterOptions(**changes)  # type: ignore[arg-type]
 
 

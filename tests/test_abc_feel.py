@@ -15,7 +15,7 @@ from livernn.abc import AbcInterpreter, InterpreterOptions, NoteEvent
 from livernn.abc.backing import chord_code, chord_pitches
 from livernn.abc.events import BASS, CHORD, MELODY
 from livernn.cli import main
-from tests.support.abc2midi import abc2midi_notes, have_abc2midi, midi_notes
+from tests.support.abc2midi import abc2midi_notes, event_keys, have_abc2midi, midi_notes
 
 HEADER = "X:1\nT:t\nM:4/4\nL:1/8\nK:G\n"
 REEL = """X:1
@@ -293,3 +293,34 @@ def test_dynamics_and_directives_sound_as_abc2midi_plays_them(
     ref = sorted(tmp_path.glob("ref/*.mid"))
     assert len(ref) == 1
     assert midi_velocities(out) == midi_velocities(ref[0])
+
+
+ROLLS_TUNE = """X:1
+T:Rolls and fermatas
+M:6/8
+L:1/8
+K:D
+~d3 ~e2f ~A3|~B2 c Hd3|!fermata!e3 d3|]
+"""
+
+
+@pytest.mark.skipif(
+    not have_abc2midi(), reason="abc2midi is not installed (apt-get install abcmidi)"
+)
+@pytest.mark.parametrize(
+    ("flag", "options"),
+    [("-HARP", {"harp": True}), ("-NFER", {"fermatas": False}), (None, {})],
+)
+def test_harp_rolls_and_no_fermatas_as_abc2midi_flags(
+    flag: str | None, options: dict, tmp_path: Path
+) -> None:
+    import subprocess
+
+    src = tmp_path / "t.abc"
+    src.write_text(ROLLS_TUNE)
+    out = tmp_path / "t.mid"
+    cmd = ["abc2midi", str(src), "-o", str(out), "-quiet", "-silent", *([flag] if flag else [])]
+    subprocess.run(cmd, check=False, capture_output=True, timeout=60)
+    theirs = midi_notes(mido.MidiFile(out))
+    it = AbcInterpreter(InterpreterOptions(**options))
+    assert event_keys(it.feed(ROLLS_TUNE) + it.flush()) == theirs

@@ -77,6 +77,8 @@ class AbcInterpreter(NoteWriter, BackingWriter, PartsWriter, DirectiveReader):
         self._ratio = (4.0 / 3.0, 2.0 / 3.0) if o.broken_2_1 else (1.5, 0.5)
         self._backing_on = bool(o.backing)
         self._dynamics_on = bool(o.dynamics)
+        self._harp = bool(o.harp)
+        self._fermatas = bool(o.fermatas)
         self._directives_on = bool(o.directives)
         self.reset()
 

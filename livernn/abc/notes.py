@@ -43,6 +43,8 @@ class NoteWriter(FeelWriter):
     _expand: bool
     _ornaments: bool
     _graces_on: bool
+    _harp: bool
+    _fermatas: bool
     _grace_div: float
     _attack: float
     _ratio: tuple[float, float]
@@ -204,7 +206,7 @@ class NoteWriter(FeelWriter):
             self._tup_left -= 1
         deco = self._deco
         self._deco = 0
-        if deco & orn.FERMATA and pitches and self._ornaments:
+        if deco & orn.FERMATA and pitches and self._ornaments and self._fermatas:
             dur *= 2.0
         held = self._held
         # https://abcnotation.com/wiki/abc:standard:v2.1#broken_rhythm ; abc2midi applies a
@@ -281,6 +283,8 @@ class NoteWriter(FeelWriter):
                 up = base + (12 if letter == 6 else 0) + NATURALS[up_l] + self._key[up_l]
                 if deco & orn.TRILL:
                     notes = orn.trill(pitches[0], up, onset, dur, orn.trill_step(self._tempo))
+                elif self._harp:
+                    notes = orn.harp_roll(pitches[0], onset, dur, held.unit)
                 else:
                     lo_l = (letter + 6) % 7
                     lo = base - (12 if letter == 0 else 0) + NATURALS[lo_l] + self._key[lo_l]

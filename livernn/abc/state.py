@@ -41,6 +41,8 @@ class InterpreterOptions:
     chord_attack: int = 10  # ticks (480 per beat) between the onsets of a chord's notes
     hornpipe: bool = True  # R:hornpipe swings pairs of equal notes (as a>b at 2:1)
     broken_2_1: bool = False  # a>b at 2:1 instead of 3:1 (abc2midi -CS)
+    harp: bool = False  # a roll repeats its note (abc2midi -HARP)
+    fermatas: bool = True  # a fermata doubles the note (off: abc2midi -NFER)
     backing: bool = True  # "Am" chord names as bass and chord accompaniment (off: -NGUI)
     dynamics: bool = True  # !p!..!fff! set the velocities, !crescendo(! / !diminuendo(! ramp
     directives: bool = True  # %%MIDI ratio, chordattack, gracedivider, gchord, beat ...
