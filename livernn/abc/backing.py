@@ -213,14 +213,15 @@ class BackingWriter:
         self._bk_k = k
 
     def _bk_follow(self) -> None:
-        """Play the backing's slots up to where every note is determined (``settled``)."""
+        """Play the backing's slots that start before ``settled``."""
         if self._bk_voice != self._voice:
             return
+        # exclusive: a slot on the held note's onset comes with that note, so the engine
+        # gets the melody and the backing of one beat together (a bass note sent alone
+        # would hold generation back by the engine's guard just before the melody note)
         held = self._held
-        if held is not None:
-            self._bk_advance(self._rep.played(held.onset), True)
-        else:
-            self._bk_advance(self.position, False)
+        t = self._rep.played(held.onset) if held is not None else self.position
+        self._bk_advance(t, False)
 
     def _bk_bar_line(self, t: float, single: bool) -> None:
         """A bar line at played beat ``t``: the pattern starts again (genmidi.c
