@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from livernn import limits as L
+from livernn.abc.state import InterpreterOptions
 from livernn.clock import check_bpm
 from livernn.constrain.tables import DEFAULT_LEVEL, check_level
 from livernn.errors import ConfigError
@@ -32,9 +33,20 @@ class VoiceConfig:
     rng_seed: int | None = None  # None: a fresh seed from the OS
     seed: str = DEFAULT_SEED
     constrain: str = DEFAULT_LEVEL  # none, syntax or meter (livernn/constrain)
+    # chord backing (livernn/abc/backing.py): the chord names as bass and chords
+    backing: bool = True  # /livernn/backing switches it
+    bass_channel: int = 2  # 1..16
+    chord_channel: int = 3
+    bass_program: int | None = None  # 0..127, sent at start when given
+    chord_program: int | None = None
 
     def validate(self) -> VoiceConfig:
         L.CHANNEL.check(self.channel)
+        L.CHANNEL.check(self.bass_channel, "the bass channel")
+        L.CHANNEL.check(self.chord_channel, "the chord channel")
+        for p in (self.bass_program, self.chord_program):
+            if p is not None:
+                L.PROGRAM.check(p)
         if self.program is not None:
             L.PROGRAM.check(self.program)
         L.VELOCITY.check(self.velocity)
@@ -75,6 +87,9 @@ class EngineConfig:
     follow_repeats: bool = True
     max_repeat_beats: float = 64.0  # a longer :| section plays on: bounds how far ahead a voice is
     realtime: bool = False  # ask the OS for real-time priority (SCHED_FIFO) for the engine
+    # how the interpreter plays (graces, backing, swing, stagger: livernn/abc/state.py);
+    # expand_repeats and max_repeat_beats above override its own
+    feel: InterpreterOptions = InterpreterOptions()
 
     def validate(self) -> EngineConfig:
         if not self.voices:

@@ -65,6 +65,7 @@ TOP_P = Limit("top-p", 0.0, 1.0, lo_open=True)  # 1: off
 RNG_SEED = Limit("rng seed", 0, 2**63 - 1, integer=True)
 CHANNEL = Limit("channel", 1, 16, integer=True)  # MIDI channels as musicians count them
 PROGRAM = Limit("program", 0, 127, integer=True)
+SWITCH = Limit("switch", 0, 1, integer=True)  # 1 on, 0 off
 VELOCITY = Limit("velocity scale", 0.0, 2.0)  # 1: as written
 TRANSPOSE = Limit("transpose", -48, 48, unit="semitones", integer=True)
 VOICES = Limit("--voices", 1, 64, integer=True)

@@ -108,6 +108,12 @@ ADDRESSES: dict[str, Address] = {
         _a("velocity", [_r("scale", L.VELOCITY)], "velocity scale 0..2 (1: as written)"),
         _a("transpose", [_r("semitones", L.TRANSPOSE)], "transpose in semitones"),
         _a(
+            "backing",
+            [_r("on", L.SWITCH)],
+            "chord backing on (1) or off (0): the chord names as bass and chords, on their own "
+            "channels",
+        ),
+        _a(
             "subscribe",
             [_r("port", L.PORT, optional=True), Arg("host", "s", optional=True)],
             "send the out messages to port (default: the sender's) on host (default: the sender)",

@@ -4,7 +4,9 @@ Plays an ABC file through the streaming interpreter and writes a standard MIDI f
 mido); ``.wav`` renders that MIDI file through FluidSynth (``outputs/synth.py``), normalised
 to peak at -3 dBFS. Each tune plays at its own ``Q:``
 (120 quarter notes per minute without one) unless ``--tempo`` is given; tunes follow each
-other with one bar of silence between them.
+other with one bar of silence between them. Grace notes, chord backing (its own track, bass
+and chord channels), hornpipe swing and the chord stagger are played as abc2midi plays them
+by default; the session-feel flags (feelopts.py) turn them off.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from livernn import limits as L
-from livernn.abc.events import Event, NoteEvent, TuneChange, TuneEnd, TuneStart
-from livernn.abc.interpreter import AbcInterpreter
+from livernn.abc.events import BASS, Event, NoteEvent, TuneChange, TuneEnd, TuneStart
+from livernn.abc.interpreter import AbcInterpreter, InterpreterOptions
 from livernn.abc.tunes import split_tunes
 from livernn.errors import ConfigError
+from livernn.feelopts import add_feel_arguments, backing_channels, feel_options
 from livernn.outputs.synth import PEAK_DBFS, render_wav
 
 log = logging.getLogger(__name__)
@@ -60,11 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="the .sf2 for .wav output (default: FluidR3_GM where distributions put it)",
     )
+    add_feel_arguments(parser)
 
 
-def interpret(text: str) -> list[Event]:
+def interpret(text: str, options: InterpreterOptions | None = None) -> list[Event]:
     """All events of ``text`` read in one go (then flushed)."""
-    it = AbcInterpreter()
+    it = AbcInterpreter(options)
     events = it.feed(text)
     events += it.flush()
     if it.skipped:
@@ -78,15 +82,21 @@ def events_to_midi(
     tempo: float | None = None,
     channel: int = 0,
     program: int | None = None,
+    backing: tuple[int, int] | None = None,
+    backing_programs: tuple[int | None, int | None] = (None, None),
 ):  # -> mido.MidiFile
-    """A type-1 MIDI file: track 0 holds the tempo map, track 1 the notes. Tunes are laid
-    end to end with one bar of rest between them."""
+    """A type-1 MIDI file: track 0 holds the tempo map, track 1 the notes, track 2 (when
+    there is any) the backing, its bass and chords on the 0-based channels ``backing``
+    (default: the two after ``channel``). Tunes are laid end to end with one bar of rest
+    between them."""
     import mido
 
     from livernn.outputs import messages
 
+    bass_ch, chord_ch = backing if backing is not None else (channel + 1, channel + 2)
     tempo_msgs: list[tuple[int, int, mido.MetaMessage]] = []
     note_msgs: list[tuple[int, int, mido.Message]] = []
+    backing_msgs: list[tuple[int, int, mido.Message]] = []
     offset = 0.0  # beat where the current tune starts
     end = 0.0  # last beat used so far
     bar = 4.0
@@ -94,8 +104,12 @@ def events_to_midi(
         if isinstance(ev, NoteEvent):
             on = round((offset + ev.onset) * TICKS_PER_BEAT)
             off = max(on + 1, round((offset + ev.onset + ev.duration) * TICKS_PER_BEAT))
-            note_msgs.append((on, 1, messages.note_on(channel + 1, ev.pitch, ev.velocity)))
-            note_msgs.append((off, 0, messages.note_off(channel + 1, ev.pitch)))
+            if ev.backing:
+                ch, msgs = (bass_ch if ev.backing == BASS else chord_ch), backing_msgs
+            else:
+                ch, msgs = channel, note_msgs
+            msgs.append((on, 1, messages.note_on(ch + 1, ev.pitch, ev.velocity)))
+            msgs.append((off, 0, messages.note_off(ch + 1, ev.pitch)))
             end = max(end, offset + ev.onset + ev.duration)
         elif isinstance(ev, TuneStart):
             offset = end + (bar if end > 0 else 0.0)
@@ -108,11 +122,18 @@ def events_to_midi(
         elif isinstance(ev, TuneEnd):
             end = max(end, offset + ev.beat)
     mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
-    for msgs, name in ((tempo_msgs, "tempo"), (note_msgs, "notes")):
+    tracks = [(tempo_msgs, "tempo"), (note_msgs, "notes")]
+    if backing_msgs:
+        tracks.append((backing_msgs, "backing"))
+    for msgs, name in tracks:
         track = mido.MidiTrack()
         track.append(mido.MetaMessage("track_name", name=name, time=0))
         if name == "notes" and program is not None:
             track.append(messages.program(channel + 1, program))
+        if name == "backing":
+            for ch, prog in zip((bass_ch, chord_ch), backing_programs, strict=True):
+                if prog is not None:
+                    track.append(messages.program(ch + 1, prog))
         msgs.sort(key=lambda m: (m[0], m[1]))  # note_offs before note_ons on the same tick
         now = 0
         for tick, _, msg in msgs:
@@ -143,14 +164,22 @@ def run(args: argparse.Namespace) -> int:
         if not 1 <= args.tune <= len(tunes):
             raise ConfigError(f"--tune must be 1..{len(tunes)} for {src.name}, got {args.tune}")
         text = tunes[args.tune - 1]
-    events = interpret(text)
+    bass, chord = backing_channels(args, {args.channel})
+    events = interpret(text, feel_options(args))
     n_notes = sum(isinstance(e, NoteEvent) for e in events)
     n_tunes = sum(isinstance(e, TuneStart) for e in events)
     if n_tunes == 0:
         raise ConfigError(
             f"no tune found in {src} (a tune starts with X: and its header ends with K:)"
         )
-    mid = events_to_midi(events, tempo=args.tempo, channel=args.channel - 1, program=args.program)
+    mid = events_to_midi(
+        events,
+        tempo=args.tempo,
+        channel=args.channel - 1,
+        program=args.program,
+        backing=(bass - 1, chord - 1),
+        backing_programs=(args.bass_program, args.chord_program),
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".wav":
         with tempfile.TemporaryDirectory(prefix="livernn-render-") as tmp:

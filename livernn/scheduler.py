@@ -27,6 +27,7 @@ class Note:
     velocity: int
     on_beat: float
     off_beat: float
+    backing: int = 0  # abc.events MELODY, BASS or CHORD: which channel of the voice plays it
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +53,18 @@ class Scheduler:
     def __len__(self) -> int:
         return len(self._pending_on) + len(self._pending_off)
 
-    def add(self, voice: int, pitch: int, velocity: int, on_beat: float, off_beat: float) -> Note:
+    def add(
+        self,
+        voice: int,
+        pitch: int,
+        velocity: int,
+        on_beat: float,
+        off_beat: float,
+        backing: int = 0,
+    ) -> Note:
         """Schedule a note; ``off_beat`` is raised to ``on_beat`` if it is earlier."""
-        note = Note(next(self._ids), voice, pitch, velocity, on_beat, max(off_beat, on_beat))
+        off = max(off_beat, on_beat)
+        note = Note(next(self._ids), voice, pitch, velocity, on_beat, off, backing)
         self._notes[note.id] = note
         self._pending_on.add(note.id)
         self._pending_off[note.id] = note.off_beat
@@ -183,6 +193,11 @@ class Sounding:
         """Unregister every sounding note (of one voice or all); the note-offs to send as
         (voice, channel, pitch)."""
         return self._offs([n for n, h in self._held.items() if voice is None or h.voice == voice])
+
+    def release_channel(self, voice: int, channel: int) -> list[tuple[int, int, int]]:
+        """``release`` for the notes of one voice on one channel (its backing, switched off)."""
+        held = self._held.items()
+        return self._offs([n for n, h in held if h.voice == voice and h.channel == channel])
 
     def overdue(self, now: float, max_seconds: float) -> list[tuple[int, int, int]]:
         """Unregister notes held ``max_seconds`` or longer; the note-offs to send as

@@ -14,6 +14,7 @@ import signal
 import sys
 
 from livernn.constrain.tables import DEFAULT_LEVEL, LEVELS
+from livernn.feelopts import add_feel_arguments
 from livernn.paths import DEFAULT_MODEL
 
 NO_MIDI_HINT = "playing to OSC only (see 'livernn ports', --midi-port, --osc-out)"
@@ -136,6 +137,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="FluidSynth audio driver (jack, pulseaudio, alsa, coreaudio...; none: the WAV only)",
     )
 
+    add_feel_arguments(p)
     g = p.add_argument_group("music")
     g.add_argument(
         "--tempo", type=float, default=120.0, help="quarter-note BPM (default %(default)s)"
@@ -221,6 +223,7 @@ def voice_channels(given: list[int] | None, n: int) -> list[int]:
 
 def build_config(args: argparse.Namespace):
     """A validated ServeConfig from the parsed arguments (ConfigError when something is off)."""
+    from dataclasses import replace
     from pathlib import Path
 
     from livernn import limits as L
@@ -235,11 +238,15 @@ def build_config(args: argparse.Namespace):
         parse_host_port,
     )
     from livernn.errors import ConfigError
+    from livernn.feelopts import backing_channels, feel_options
     from livernn.osc import unescape
     from livernn.outputs.midifile import check_target
 
     n = int(L.VOICES.check(args.voices))
     channels = voice_channels(args.channel, n)
+    bass, chord = backing_channels(args, set(channels))  # shared by the voices
+    # the interpreter always writes the backing (unless --plain): /livernn/backing switches it
+    feel = feel_options(args) if args.plain else replace(feel_options(args), backing=True)
     seeds = [unescape(s) for s in _per_voice(args.seed, n, DEFAULT_SEED)]
     temps = _per_voice(args.temperature, n, 1.0)
     programs = _per_voice(args.program, n, None)
@@ -253,6 +260,11 @@ def build_config(args: argparse.Namespace):
             constrain=args.constrain,
             rng_seed=None if args.rng_seed is None else args.rng_seed + i,
             seed=seeds[i],
+            backing=not (args.no_backing or args.plain),
+            bass_channel=bass,
+            chord_channel=chord,
+            bass_program=args.bass_program,
+            chord_program=args.chord_program,
         ).validate()
         for i in range(n)
     )
@@ -266,6 +278,7 @@ def build_config(args: argparse.Namespace):
         realtime=args.realtime,
         expand_repeats=not args.no_repeats and args.repeats != "off",
         follow_repeats=args.repeats == "follow",
+        feel=feel,
     ).validate()
     from livernn.outputs.subscribers import parse_networks
 

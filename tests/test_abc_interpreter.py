@@ -1,4 +1,7 @@
-"""Unit tests of the streaming ABC interpreter (pure code: no I/O)."""
+"""Unit tests of the streaming ABC interpreter (pure code: no I/O).
+
+The notes as written: these run with ``InterpreterOptions.plain()`` (no graces, backing,
+swing or chord stagger); the session feel is tested in tests/test_abc_feel.py."""
 
 from __future__ import annotations
 
@@ -18,12 +21,12 @@ from livernn.errors import ConfigError
 
 
 def run(text: str, options: InterpreterOptions | None = None) -> list:
-    it = AbcInterpreter(options)
+    it = AbcInterpreter(options if options is not None else InterpreterOptions.plain())
     return it.feed(text) + it.flush()
 
 
 def notes(body: str, header: str = "M:4/4\nL:1/4\nK:C\n", **opts) -> list[tuple[int, float, float]]:
-    events = run("X:1\nT:t\n" + header + body + "\n", InterpreterOptions(**opts) if opts else None)
+    events = run("X:1\nT:t\n" + header + body + "\n", InterpreterOptions.plain(**opts))
     out = [
         (e.pitch, round(e.onset, 6), round(e.duration, 6))
         for e in events

@@ -25,13 +25,17 @@ def render(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
 @pytest.mark.skipif(
     not have_abc2midi(), reason="abc2midi is not installed (apt-get install abcmidi)"
 )
+@pytest.mark.parametrize("mode", ["default", "plain"])
 @pytest.mark.parametrize("n", [1, 2, 41, 300])
-def test_render_one_tune_plays_the_notes_abc2midi_plays(n: int, tmp_path: Path, capsys) -> None:
+def test_render_one_tune_plays_the_notes_abc2midi_plays(
+    n: int, mode: str, tmp_path: Path, capsys
+) -> None:
     out = tmp_path / "tune.mid"
-    code, text, _ = render(capsys, str(BUILTIN_CORPUS), "--tune", str(n), "--out", str(out))
+    flags = ["--plain"] if mode == "plain" else []
+    code, text, _ = render(capsys, str(BUILTIN_CORPUS), "--tune", str(n), "--out", str(out), *flags)
     assert code == 0 and "1 tune(s)" in text
     ours = midi_notes(mido.MidiFile(out))
-    (theirs,) = abc2midi_notes([TUNES[n - 1]], tmp_path / "ref")
+    (theirs,) = abc2midi_notes([TUNES[n - 1]], tmp_path / "ref", mode)
     assert theirs is not None and len(ours) > 50
     assert ours == theirs
 

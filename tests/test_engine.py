@@ -146,7 +146,8 @@ def test_panic_silences_everything_until_start():
     eng.submit(Command("panic"))
     eng.run_until(T0 + 1.2)
     assert rec.sounding() == {}
-    assert rec.notes("panic")[0].data == [1, 2]
+    # the voices' channels (1, 2) and their backing's (bass 2, chords 3 by default)
+    assert rec.notes("panic")[0].data == [1, 2, 3]
     eng.run_until(T0 + 6.0)
     assert not any(t > 1.2 for t, _ in ons(rec))  # silence: nothing until start
     eng.submit(Command("start"))

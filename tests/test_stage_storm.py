@@ -54,6 +54,7 @@ def messages(voices: int):
         "program": st.integers(0, 127),
         "velocity": st.floats(0, 2),
         "transpose": st.integers(-48, 48),
+        "backing": st.integers(0, 1),
     }
     valid_num = st.one_of(
         *[

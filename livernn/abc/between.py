@@ -162,6 +162,7 @@ class TokenStarts:
 
     def _comment(self, c: str) -> None:
         self._st = _S_COMMENT
+        self._buf = ""  # kept (a little) for a %%MIDI directive
 
     def _ignore(self, c: str) -> None:
         pass

@@ -18,6 +18,10 @@ class NoteEvent:
     duration: float  # beats, > 0, capped by the interpreter's maximum
     velocity: int = 80  # 1..127
     tune: int = 0  # index of the tune in the stream (0-based)
+    backing: int = 0  # MELODY, or BASS / CHORD: accompaniment from a chord name ("Am")
+
+
+MELODY, BASS, CHORD = 0, 1, 2  # NoteEvent.backing: what plays the note (abc2midi's channels)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,21 +19,22 @@ from collections.abc import Callable
 from typing import Any
 
 from livernn.abc import tokens as tk
-from livernn.abc.events import Event, NoteEvent, TuneChange, TuneEnd, TuneStart
+from livernn.abc.backing import NO_CHORD, BackingWriter
+from livernn.abc.directives import DirectiveReader
+from livernn.abc.events import Event, TuneChange, TuneEnd, TuneStart
 from livernn.abc.lexer import _MAX_TEXT, BodyLexer
 from livernn.abc.notes import _NO_BAR_ACC, NoteWriter
+from livernn.abc.parts import PartsWriter
 from livernn.abc.repeats import RepeatMachine
 from livernn.abc.state import (
     VOICE_ATTRS,
     InterpreterOptions,
-    Part,
     TuneDefaults,
     VoiceState,
 )
 from livernn.abc.tables import (
     NO_ACCIDENTALS,
     Meter,
-    expand_parts,
     parse_key,
     parse_meter,
     parse_tempo,
@@ -46,12 +47,11 @@ __all__ = ["AbcInterpreter", "InterpreterOptions"]
 # Modes
 _FREE, _HEADER, _BODY = 0, 1, 2
 _MAX_VOICES = 16  # voices kept in one tune (a further V: is ignored)
-_MAX_PARTS = 64  # parts kept in one tune
 _HEADER_STARTS = frozenset("XTMLQK")
 _BOUNDARY = tk.BOUNDARY  # the commonest tokens (special-cased in feed)
 
 
-class AbcInterpreter(NoteWriter):
+class AbcInterpreter(NoteWriter, BackingWriter, PartsWriter, DirectiveReader):
     """Feed ABC text in any pieces; get NoteEvent / TuneStart / Bar / TuneChange / TuneEnd.
 
     A note comes out as soon as the next token starts or a bar line, space or line end
@@ -70,6 +70,16 @@ class AbcInterpreter(NoteWriter):
         self._expand = bool(self.options.expand_repeats)
         self._ornaments = bool(self.options.ornaments)
         self._max_repeat = float(self.options.max_repeat_beats)
+        o = self.options
+        self._graces_on = bool(o.graces)
+        self._grace_div = float(o.grace_divider)
+        self._attack = o.chord_attack / 480.0  # abc2midi ticks -> beats
+        self._ratio = (4.0 / 3.0, 2.0 / 3.0) if o.broken_2_1 else (1.5, 0.5)
+        self._backing_on = bool(o.backing)
+        self._dynamics_on = bool(o.dynamics)
+        self._harp = bool(o.harp)
+        self._fermatas = bool(o.fermatas)
+        self._directives_on = bool(o.directives)
         self.reset()
 
     # ------------------------------------------------------------------ public API
@@ -135,6 +145,8 @@ class AbcInterpreter(NoteWriter):
                         else:
                             _HANDLERS[type(t)](self, t)
                     tokens.clear()
+                    if self._bk_code != NO_CHORD:
+                        self._bk_follow()
             elif c == "\n":
                 line, self._line = self._line, ""
                 self._header_line(line)
@@ -180,6 +192,8 @@ class AbcInterpreter(NoteWriter):
         self._meter_given = False
         self._unit_given: float | None = None
         self._tempo_text = ""
+        self._rhythm = ""
+        self._midi: tuple[str, ...] = ()  # %%MIDI lines of the header (directives.py)
         self._parts_spec = ""
         self._key: tuple[int, ...] = NO_ACCIDENTALS
         self._unit = 0.5
@@ -188,7 +202,9 @@ class AbcInterpreter(NoteWriter):
     def _start_body_state(self) -> None:
         self._lex.reset()
         self._start_notes()
-        self._parts: tuple[Part, ...] = ()  # finished parts, in order
+        self._start_backing()
+        self._rep.marks = self._backing_on
+        self._parts = ()  # finished parts, in order (parts.py)
         self._voice = ""  # current voice (V:); "" before any
         self._voices: tuple[tuple[str, VoiceState], ...] = ()  # the other voices' saved state
 
@@ -209,6 +225,7 @@ class AbcInterpreter(NoteWriter):
         if target is None:  # a new voice starts at the tune start with the tune's defaults
             d = self._tune_defaults
             machine = RepeatMachine(self._max_repeat)
+            machine.marks = self._backing_on
             machine.part_start(0.0, [])  # abc2midi: a |: at the voice's start, nothing else
             target = VoiceState(
                 pos=0.0, rep=machine, held=None, tie=False, broken=0, bacc=_NO_BAR_ACC,
@@ -234,6 +251,8 @@ class AbcInterpreter(NoteWriter):
             self._mode = _FREE  # a header without K: is abandoned
             return
         if s[0] == "%":
+            if s.startswith("%%MIDI") and len(self._midi) < 64:
+                self._midi += (s[6:].strip(),)
             return
         if len(s) >= 2 and s[1] == ":" and s[0].isalpha():
             f, value = s[0], s[2:].split("%")[0].strip()
@@ -252,6 +271,8 @@ class AbcInterpreter(NoteWriter):
                 self._tempo_text = value
             elif f == "P":
                 self._parts_spec = value
+            elif f == "R":
+                self._rhythm = value
             elif f == "K":
                 self._key_text = value
                 self._key = parse_key(value)
@@ -266,6 +287,14 @@ class AbcInterpreter(NoteWriter):
         self._unit = self._unit_given if self._unit_given else self._meter.default_unit
         tempo = parse_tempo(self._tempo_text, self._unit) if self._tempo_text else None
         self._start_body_state()
+        if self.options.hornpipe and self._rhythm.startswith(("hornpipe", "Hornpipe")):
+            # abc2midi (store.c, R:): a>b at 2:1 in the whole tune, and the swing itself
+            # in 2/4 and 4/4 only ("Hornpipe must be in 2/4 or 4/4 time")
+            self._tune_ratio = (4.0 / 3.0, 2.0 / 3.0)
+            m = self._meter
+            self._swing = m.den == 4 and m.num in (2, 4)
+        for directive in self._midi:
+            self._directive(directive)
         self._tempo = tempo or 120.0
         self._tune_defaults = TuneDefaults(self._key, self._key_text, self._unit, self._meter)
         self._mode = _BODY
@@ -288,6 +317,9 @@ class AbcInterpreter(NoteWriter):
             end = max(end, saved.rep.played(saved.pos))
         if self._parts_spec and self._part_label:
             end = self._play_parts()
+        if self._bk_code != NO_CHORD:
+            self._bk_advance(end, False)
+            self._bk_code = NO_CHORD
         self._out.append(TuneEnd(tune=self._tune, beat=end))
         self._tune += 1
         self._mode = _FREE
@@ -312,6 +344,7 @@ class AbcInterpreter(NoteWriter):
         elif f == "M":
             self._meter = parse_meter(value)
             self._meter_text = value
+            self._bk_meter()
         elif f == "L":
             unit = parse_unit(value)
             if unit is None:
@@ -334,49 +367,6 @@ class AbcInterpreter(NoteWriter):
             return  # T: P: W: w: N: ... have no effect on the notes
         self._out.append(TuneChange(self._tune, self.position, f, value, tempo))
 
-    # ------------------------------------------------------------------ parts (P:)
-    def _close_part(self) -> None:
-        if self._part_label and len(self._parts) < _MAX_PARTS:
-            length = self.position - self._part_origin
-            self._parts += (Part(self._part_label, self._part_cells, length),)
-
-    def _start_part(self, label: str) -> None:
-        """``P:X`` in the body: part X starts here (the header's ``P:`` gives the order)."""
-        self._finalize(force=True)
-        self._close_part()
-        self._part_label = label if label.isalpha() else ""
-        if self._parts_spec and self._expand:
-            buf: list[tuple[int, float, float]] = []
-            self._rep_w().part_start(self._pos, buf)
-            self._play(buf)
-        self._part_origin = self.position
-        self._part_cells = None
-        self._part_count = 0
-
-    def _play_parts(self) -> float:
-        """At the tune end, play the parts the header's order asks for after those written
-        (``P:ABA``: part A again, a da capo), as abc2midi does."""
-        self._close_part()
-        self._part_label = ""
-        written = [part.label for part in self._parts]
-        order = expand_parts(self._parts_spec)
-        end = self.position
-        if len(order) <= len(written) or order[: len(written)] != written:
-            return end
-        stored = {part.label: (part.cells, part.length) for part in self._parts}
-        for label in order[len(written) :]:
-            if label not in stored:
-                continue
-            cells, length = stored[label]
-            notes = []
-            while cells is not None:
-                notes.append(cells[0])
-                cells = cells[1]
-            for p, on, d in reversed(notes):
-                self._out.append(NoteEvent(p & 127, on + end, d, p >> 7, self._tune))
-            end = round(end + length, 9)
-        return end
-
 
 _Handler = Callable[[AbcInterpreter, Any], None]
 #: What each token does (tokens.py -> handler).
@@ -392,5 +382,8 @@ _HANDLERS: dict[type, _Handler] = {
     tk.Broken: AbcInterpreter._on_broken, tk.Tie: AbcInterpreter._on_tie,
     tk.Decoration: AbcInterpreter._on_decoration,
     tk.DecorationReset: AbcInterpreter._on_decoration_reset, tk.Skip: AbcInterpreter._on_skip,
+    tk.Grace: AbcInterpreter._on_grace, tk.Text: AbcInterpreter._on_text,
+    tk.Dynamic: AbcInterpreter._on_dynamic,
+    tk.Directive: lambda it, t: it._directive(t.text),
 }
 # fmt: on

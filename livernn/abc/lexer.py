@@ -28,6 +28,7 @@ from livernn.abc.between import (
     _S_BAR,
     _S_BOL,
     _S_BRACKET,
+    _S_COMMENT,
     _S_FIELD0,
     _S_FIELDLINE,
     _S_GRACE,
@@ -38,6 +39,7 @@ from livernn.abc.between import (
     _S_TUPLET,
     TokenStarts,
 )  # fmt: skip
+from livernn.abc.feel import DYNAMICS
 
 __all__ = ["_MAX_TEXT", "BodyLexer"]
 
@@ -144,6 +146,7 @@ class BodyLexer(TokenStarts):
     def _quote_state(self, c: str) -> None:
         if c == '"':
             self._st = _S_NONE
+            self.out.append(tk.Text(self._buf))
         elif len(self._buf) < _MAX_TEXT:
             self._buf += c
         else:
@@ -155,6 +158,8 @@ class BodyLexer(TokenStarts):
             self._st = _S_NONE
             # abc2midi: it replaces the decorations before it
             self.out.append(tk.Decoration(_BANG_DECOS.get(self._buf, 0), True))
+            if self._buf in DYNAMICS:
+                self.out.append(tk.Dynamic(self._buf))
         elif c in " \t|" or len(self._buf) >= 40:
             # a lone '!' is the line-break marker: read what followed it as music
             self._st = _S_NONE
@@ -167,8 +172,9 @@ class BodyLexer(TokenStarts):
     def _grace_state(self, c: str) -> None:
         if c == "}":
             self._st = _S_NONE
+            self.out.append(tk.Grace(self._buf))  # (the interpreter may ignore it: -NGRA)
         elif len(self._buf) < _MAX_TEXT:
-            self._buf += c  # grace notes are not played (as abc2midi -NGRA)
+            self._buf += c
         else:
             self._st = _S_NONE
             self._skip(len(self._buf) + 1, "unterminated grace notes")
@@ -227,7 +233,8 @@ class BodyLexer(TokenStarts):
             self._none(c)
 
     def _comment_state(self, c: str) -> None:
-        pass
+        if len(self._buf) < 80:
+            self._buf += c
 
     def _bol_state(self, c: str) -> None:
         letter = self._buf
@@ -297,7 +304,9 @@ def _finish_at_newline(lx: BodyLexer, st: int) -> bool:
             lx.push(r)
         lx.push("\n")
         return True
-    # _S_COMMENT, _S_PAREN: nothing to finish
+    elif st == _S_COMMENT and lx._buf.startswith("%MIDI"):
+        lx.out.append(tk.Directive(lx._buf[5:].strip()))
+    # _S_PAREN: nothing to finish
     return False
 
 

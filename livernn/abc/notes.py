@@ -14,6 +14,7 @@ import logging
 from livernn.abc import ornaments as orn
 from livernn.abc import tokens as tk
 from livernn.abc.events import Bar, Event, NoteEvent
+from livernn.abc.feel import FeelWriter, beat_spacing
 from livernn.abc.repeats import DOUBLE_REP, MAX_TAPE, PLAY_ON_REP, REP_BAR, RepeatMachine, bar_kinds
 from livernn.abc.state import Carry, Cells, Held
 from livernn.abc.tables import NATURALS, Meter
@@ -27,7 +28,7 @@ _EPS = 1e-9
 _new = tuple.__new__
 
 
-class NoteWriter:
+class NoteWriter(FeelWriter):
     """Notes, rests, chords and bar lines of one voice of a tune body."""
 
     # set by AbcInterpreter
@@ -41,6 +42,12 @@ class NoteWriter:
     _accents: bool
     _expand: bool
     _ornaments: bool
+    _graces_on: bool
+    _harp: bool
+    _fermatas: bool
+    _grace_div: float
+    _attack: float
+    _ratio: tuple[float, float]
     _key: tuple[int, ...]
     _unit: float
     _meter: Meter
@@ -67,6 +74,12 @@ class NoteWriter:
         self._part_origin = 0.0
         self._part_cells: Cells = None
         self._part_count = 0
+        self._graces: tuple[tuple[int, float], ...] = ()  # grace notes waiting for a host
+        self._dyn: tuple[int, int, int, int] | None = None  # after !p!..!fff!, %%MIDI beat
+        self._swing = False  # R:hornpipe (set by the interpreter when the body starts)
+        self._hp_last = -1.0  # written length of the last note, for the hornpipe swing
+        self._hp_wait = False  # the held note may swing with the next: it waits for it
+        self._tune_ratio = self._ratio  # a>b: (first, second) factors (%%MIDI ratio)
 
     def _rep_w(self) -> RepeatMachine:
         """The repeat machine, to change it: first copied when a copy() may share it."""
@@ -113,14 +126,20 @@ class NoteWriter:
             else:
                 self._skip(1, "too many notes in a chord")
             return
+        if self._swing:
+            self._hornpipe(units)
         self._place((pitch,), units, letter, base)
 
     def _on_rest(self, t: tk.Rest) -> None:
         self._place((), t.units, -1, 0)
+        self._hp_last = -1.0
+        self._hp_wait = False
 
     def _on_multi_rest(self, t: tk.MultiRest) -> None:
         beats = t.bars * (self._meter.bar_beats or 4.0)
         self._place((), beats / self._unit, -1, 0)
+        self._hp_last = -1.0
+        self._hp_wait = False
 
     def _on_chord_start(self, t: tk.ChordStart) -> None:
         self._finalize()
@@ -132,6 +151,8 @@ class NoteWriter:
         self._chord = ()
         letter, base = self._chord_note if len(pitches) == 1 else (-1, 0)
         self._place(pitches, self._chord_units * t.units, letter, base)
+        self._hp_last = -1.0
+        self._hp_wait = False
 
     def _on_boundary(self, t: tk.Boundary) -> None:
         self._finalize()
@@ -185,7 +206,7 @@ class NoteWriter:
             self._tup_left -= 1
         deco = self._deco
         self._deco = 0
-        if deco & orn.FERMATA and pitches and self._ornaments:
+        if deco & orn.FERMATA and pitches and self._ornaments and self._fermatas:
             dur *= 2.0
         held = self._held
         # https://abcnotation.com/wiki/abc:standard:v2.1#broken_rhythm ; abc2midi applies a
@@ -197,8 +218,11 @@ class NoteWriter:
             and not ((held.deco ^ deco) & orn.STACCATO or (held.deco | deco) & orn.FERMATA)
         ):
             k = min(abs(self._broken), 3)
-            short = 0.5**k
-            long_ = 2.0 - short
+            if k == 1:
+                long_, short = self._tune_ratio
+            else:
+                short = 0.5**k
+                long_ = 2.0 - short
             f_prev, f_this = (long_, short) if self._broken > 0 else (short, long_)
             hdur = held.dur + held.last * (f_prev - 1.0)  # a tied note: only its last part
             held = Held(held.pitches, held.onset, hdur, *held[3:])
@@ -211,10 +235,12 @@ class NoteWriter:
             dur = cap
         onset = self._pos
         if self._tie and held is not None and pitches and pitches == held.pitches:
+            if held.graces:  # the host's own length is final: its graces are played now
+                held = self._play_graces(held)
             total = min(held.dur + dur, self._max_note)
             self._held = Held(
                 pitches, held.onset, total, held.deco | deco, held.unit, held.letter, held.base,
-                units, dur,
+                units, dur, (),
             )  # fmt: skip
             self._pos = round(held.onset + total, 9)
             self._tie = False
@@ -223,20 +249,28 @@ class NoteWriter:
             self._tie = False
             self._emit_held(held)
         # Held(...) without the Python-level __new__ of NamedTuple: this runs for every note
-        self._held = _new(Held, (pitches, onset, dur, deco, self._unit, letter, base, units, dur))
+        graces = self._graces
+        if graces:
+            self._graces = ()
+        self._held = _new(
+            Held, (pitches, onset, dur, deco, self._unit, letter, base, units, dur, graces)
+        )
         self._pos = round(onset + dur, 9)
 
     def _finalize(self, force: bool = False) -> None:
         """The held note can no longer change (unless it is tied and not forced)."""
         held = self._held
-        if held is None or ((self._tie or self._broken) and not force):
+        if held is None or ((self._tie or self._broken or self._hp_wait) and not force):
             return
+        self._hp_wait = False
         self._held = None
         self._tie = False
         self._broken = 0
         self._emit_held(held)
 
     def _emit_held(self, held: Held) -> None:
+        if held.graces:
+            held = self._host_graces(held)
         pitches = held.pitches
         if not pitches:
             return
@@ -249,6 +283,8 @@ class NoteWriter:
                 up = base + (12 if letter == 6 else 0) + NATURALS[up_l] + self._key[up_l]
                 if deco & orn.TRILL:
                     notes = orn.trill(pitches[0], up, onset, dur, orn.trill_step(self._tempo))
+                elif self._harp:
+                    notes = orn.harp_roll(pitches[0], onset, dur, held.unit)
                 else:
                     lo_l = (letter + 6) % 7
                     lo = base - (12 if letter == 0 else 0) + NATURALS[lo_l] + self._key[lo_l]
@@ -258,6 +294,12 @@ class NoteWriter:
                 return
             if deco & orn.STACCATO:
                 dur *= 0.5
+        if self._attack and len(pitches) > 1:  # abc2midi's chordattack: a stagger
+            a = self._attack
+            for i, p in enumerate(pitches):
+                if dur > i * a:
+                    emit(p, onset + i * a, dur - i * a)
+            return
         for p in pitches:
             emit(p, onset, dur)
 
@@ -271,7 +313,19 @@ class NoteWriter:
         if dur <= 0:
             return
         vel = self._velocity
-        if self._accents:  # abc2midi's beat stress: first note of the bar, strong beats
+        if self._dyn is not None:  # after a dynamic or %%MIDI beat: abc2midi's beat a b c n
+            loud, med, vel, n = self._dyn
+            if self._accents:
+                off = round(onset - self._bar_w, 6)
+                m = self._meter
+                beat = beat_spacing(m, n)
+                if off == 0.0:
+                    vel = loud
+                elif off > 0.0 and off % beat < 1e-6:
+                    vel = med
+            if vel < 1:
+                vel = 1
+        elif self._accents:  # abc2midi's beat stress: first note of the bar, strong beats
             off = round(onset - self._bar_w, 6)
             if off == 0.0:
                 vel += 25
@@ -293,6 +347,10 @@ class NoteWriter:
         out = self._out
         tune = self._tune
         for pv, on, d in notes:
+            if pv < 0:  # a bar line or chord name played back: the backing follows
+                if self._bk_voice in (None, self._voice):
+                    self._bk_marker(pv, on)
+                continue
             out.append(NoteEvent(pv & 127, on, d, pv >> 7, tune))
             if self._part_label and self._part_count < MAX_TAPE:  # recorded for P: replays
                 self._part_cells = ((pv, on - self._part_origin, d), self._part_cells)
@@ -312,6 +370,7 @@ class NoteWriter:
             self._skip(len(sym), f"not a bar line: {sym!r}")
             return
         kind = bar_kinds(sym)
+        self._hp_wait = False  # a note after a bar line never swings
         self._finalize(force=kind in (REP_BAR, DOUBLE_REP) or ending > 0)
         if self._tie and self._held is not None and self._held.letter >= 0:
             letter = self._held.letter
@@ -321,6 +380,14 @@ class NoteWriter:
         self._broken = 0
         self._deco = 0
         self._bar_w = self._pos
+        if self._graces and sym in ("|", "||"):
+            self._graces = ()  # abc2midi drops graces with a bar line before their host
+        if (
+            self._backing_on
+            and self._bk_voice in (None, self._voice)
+            and not (self._expand and self._rep.skipping)
+        ):
+            self._bk_bar_line(self.position, sym == "|")
         if self._expand:
             buf: list[tuple[int, float, float]] = []
             rep = self._rep_w()

@@ -9,6 +9,8 @@ tests/test_abc_golden.py). Pure functions of one note.
   tempo, so that it lasts 50..100 ms;
 - roll ``~`` / ``!roll!`` is ``~`` only: on a note three units long, main (one unit), upper
   (1/4 unit), main (3/4), lower (1/4), main (3/4); otherwise upper (1/4 unit) then main.
+  With abc2midi's ``-HARP`` (``harp_roll``) the roll repeats the main note: on three units
+  1/2, 1/2, 2 units; otherwise a quarter, a quarter and half of the note.
 """
 
 from __future__ import annotations
@@ -40,6 +42,19 @@ def trill(pitch: int, upper: int, onset: float, dur: float, step: float = 0.125)
         return [(pitch, onset, dur)]
     step = dur / n
     return [(upper if i % 2 == 0 else pitch, onset + i * step, step) for i in range(n)]
+
+
+def harp_roll(pitch: int, onset: float, dur: float, unit: float) -> list[Note]:
+    """A roll as abc2midi -HARP plays it (store.c makeharproll, makeharproll3)."""
+    if abs(dur - 3.0 * unit) < 1e-9:
+        parts = (unit / 2.0, unit / 2.0, 2.0 * unit)
+    else:
+        parts = (dur / 4.0, dur / 4.0, dur / 2.0)
+    out, t = [], onset
+    for d in parts:
+        out.append((pitch, t, d))
+        t += d
+    return out
 
 
 def roll(pitch: int, upper: int, lower: int, onset: float, dur: float, unit: float) -> list[Note]:

@@ -30,7 +30,8 @@ MAX_TAPE = 20000  # entries kept per tune; a longer tune stops repeating (bounde
 
 Note = tuple[int, float, float]  # pitch, played onset, duration
 # Tape entries: (0, pitch, written onset, duration) for a note, (1, kind, written beat,
-# ending number) for a bar line. The tape is a cons list, newest first.
+# ending number) for a bar line, (2, chord code, written beat, 0) for a chord name (played
+# back as marker notes for the backing, backing.py). The tape is a cons list, newest first.
 Entry = tuple[int, int, float, float]
 Tape = tuple[Entry, "Tape"] | None
 
@@ -60,11 +61,12 @@ class RepeatMachine:
     __slots__ = (
         "tape", "n", "conv", "pc", "pass_", "expect", "maxpass", "save", "save_w",
         "shift", "skipping", "skip_w", "f_expect", "f_nplays", "f_rep", "f_rep_kind",
-        "f_rep_w", "overflow", "parts", "max_section",
+        "f_rep_w", "overflow", "parts", "max_section", "marks",
     )  # fmt: skip
 
     def __init__(self, max_section: float = float("inf")) -> None:
         self.max_section = max_section  # a longer section (written beats) is not played again
+        self.marks = False  # play back bar lines as markers (the backing follows them)
         self.tape: Tape = None
         self.n = 0
         self.conv: dict[int, int] = {}  # bar kinds changed by the fix-ups (never mutated)
@@ -93,7 +95,7 @@ class RepeatMachine:
         new.skipping, new.skip_w, new.overflow = self.skipping, self.skip_w, self.overflow
         new.f_expect, new.f_nplays, new.f_rep = self.f_expect, self.f_nplays, self.f_rep
         new.f_rep_kind, new.f_rep_w = self.f_rep_kind, self.f_rep_w
-        new.parts, new.max_section = self.parts, self.max_section
+        new.parts, new.max_section, new.marks = self.parts, self.max_section, self.marks
         return new
 
     def part_start(self, beat: float, out: list[Note]) -> None:
@@ -119,6 +121,12 @@ class RepeatMachine:
             self.n += 1
             self.pc = self.n
         return played
+
+    def chord(self, code: int, beat: float) -> float | None:
+        """A chord name at written ``beat`` (kept for the backing's repeats): its played
+        beat, None inside an ending this pass skips."""
+        self._append((2, code, beat, 0.0))
+        return None if self.skipping else beat + self.shift
 
     def bar(self, kind: int, beat: float, ending: int, out: list[Note]) -> None:
         """A bar line (or an ending when ``kind`` is PLAY_ON_REP) at written ``beat``."""
@@ -255,7 +263,14 @@ class RepeatMachine:
                     if not self.skipping:
                         out.append((e[1], e[2] + self.shift, e[3]))
                     continue
+                if e[0] == 2:  # a chord name: a marker for the backing (backing.py)
+                    if not self.skipping:
+                        out.append((-3 - e[1], e[2] + self.shift, 0.0))
+                    continue
                 idx = start + i
+                if self.marks and not self.skipping and e[1] != PLAY_ON_REP:
+                    single = conv.get(idx, e[1]) == SINGLE  # a bar line: a backing marker
+                    out.append((-1 if single else -2, e[2] + self.shift, 0.0))
                 self._exec(conv.get(idx, e[1]), e[2], int(e[3]), idx, out)
                 if self.pc != self.n:  # jumped again
                     break

@@ -33,6 +33,30 @@ class InterpreterOptions:
     # repeating. abc2midi has no such bound (inf); the live engine sets one, so a model that
     # writes one endless section cannot schedule minutes of music ahead of the playhead.
     max_repeat_beats: float = float("inf")
+    # Session feel (issue 13), each as abc2midi 4.84 plays by default; ``plain()`` turns
+    # them all off and gives the interpreter's output before them (abc2midi -NGRA -NGUI,
+    # R: dropped, %%MIDI chordattack 0).
+    graces: bool = True  # {g}A: grace notes take time from the next note (off: -NGRA)
+    grace_divider: int = 4  # a grace note lasts its written length / this (gracedivider)
+    chord_attack: int = 10  # ticks (480 per beat) between the onsets of a chord's notes
+    hornpipe: bool = True  # R:hornpipe swings pairs of equal notes (as a>b at 2:1)
+    broken_2_1: bool = False  # a>b at 2:1 instead of 3:1 (abc2midi -CS)
+    harp: bool = False  # a roll repeats its note (abc2midi -HARP)
+    fermatas: bool = True  # a fermata doubles the note (off: abc2midi -NFER)
+    backing: bool = True  # "Am" chord names as bass and chord accompaniment (off: -NGUI)
+    dynamics: bool = True  # !p!..!fff! set the velocities, !crescendo(! / !diminuendo(! ramp
+    directives: bool = True  # %%MIDI ratio, chordattack, gracedivider, gchord, beat ...
+
+    @classmethod
+    def plain(cls, **changes: object) -> InterpreterOptions:
+        """Every session-feel option off: the notes as written (what the simplified
+        comparison runs abc2midi for: -NGRA -NGUI, no R:, %%MIDI chordattack 0)."""
+        base: dict[str, object] = {
+            "graces": False, "chord_attack": 0, "hornpipe": False, "backing": False,
+            "dynamics": False, "directives": False,
+        }  # fmt: skip
+        base.update(changes)
+        return cls(**base)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         if not 1 <= self.velocity <= 127:
@@ -41,6 +65,8 @@ class InterpreterOptions:
             raise ConfigError("max_note_beats and max_rest_beats must be > 0")
         if not self.max_repeat_beats > 0:
             raise ConfigError("max_repeat_beats must be > 0")
+        if not 1 <= self.grace_divider <= 64 or not 0 <= self.chord_attack <= 480:
+            raise ConfigError("grace_divider must be 1..64 and chord_attack 0..480 ticks")
 
 
 class Held(NamedTuple):
@@ -56,6 +82,7 @@ class Held(NamedTuple):
     base: int  # MIDI pitch of the C of its octave
     units: float  # written length in unit lengths (a broken rhythm needs equal ones)
     last: float  # duration of its last tied part
+    graces: tuple[tuple[int, float], ...]  # grace notes before it (pitch, beats), graces.py
 
 
 class Carry(NamedTuple):

@@ -96,6 +96,8 @@ class Meter:
     default_unit: float  # default L: in beats when the tune gives none (0.25 or 0.5)
     compound: bool  # 6/8, 9/8, 12/8 ...: tuplets (2 (4 (6 use 3 in the time of p
     accent: float = 0.0  # beats between strong beats (abc2midi: 4/4 halves, x/8 dotted)
+    num: int = 4  # the written numerator and denominator (C: 4/4, C|: 2/2; none: 0/0)
+    den: int = 4
 
     def __post_init__(self) -> None:
         if self.accent <= 0:
@@ -108,9 +110,9 @@ def parse_meter(text: str) -> Meter:
     if t in ("C", ""):
         return Meter(4.0, 0.5, False, 2.0)
     if t == "C|":
-        return Meter(4.0, 0.5, False)
+        return Meter(4.0, 0.5, False, 0.0, 2, 2)
     if t.lower() == "none":
-        return Meter(0.0, 0.5, False)
+        return Meter(0.0, 0.5, False, 0.0, 0, 0)
     total = 0.0
     num_sum = 0
     den = 0
@@ -135,7 +137,8 @@ def parse_meter(text: str) -> Meter:
         accent = 1.5
     else:
         accent = total * 4.0
-    return Meter(total * 4.0, unit, num_sum % 3 == 0 and num_sum > 3 and den == 8, accent)
+    compound = num_sum % 3 == 0 and num_sum > 3 and den == 8
+    return Meter(total * 4.0, unit, compound, accent, num_sum, den)
 
 
 def parse_fraction(text: str) -> float | None:

@@ -116,6 +116,34 @@ class DecorationReset(NamedTuple):
     (as abc2midi does)."""
 
 
+class Grace(NamedTuple):
+    """``{...}``: grace notes (the text between the braces, read by graces.py), played
+    before the next note in time taken from it.
+    https://abcnotation.com/wiki/abc:standard:v2.1#grace_notes"""
+
+    text: str
+
+
+class Text(NamedTuple):
+    """Quoted text ``"..."`` (a chord name such as ``"Am"`` or ``"G/B"``, or an annotation).
+    https://abcnotation.com/wiki/abc:standard:v2.1#chord_symbols"""
+
+    text: str
+
+
+class Dynamic(NamedTuple):
+    """``!p!`` .. ``!fff!``, ``!crescendo(!`` / ``!<(!`` ... : a change of loudness from here.
+    https://abcnotation.com/wiki/abc:standard:v2.1#decorations"""
+
+    name: str
+
+
+class Directive(NamedTuple):
+    """A ``%%MIDI ...`` line in the body (directives.py): what follows ``%%MIDI``."""
+
+    text: str
+
+
 class Skip(NamedTuple):
     """``n`` characters that could not be read, and why."""
 
@@ -126,7 +154,7 @@ class Skip(NamedTuple):
 Token = (
     Note | Rest | MultiRest | ChordStart | ChordEnd | BarLine | Ending | Field | NewTune
     | TuneBreak | LineEnd | Tuplet | Boundary | Broken | Tie | Decoration | DecorationReset
-    | Skip
+    | Grace | Text | Dynamic | Directive | Skip
 )  # fmt: skip
 
 BOUNDARY = Boundary()

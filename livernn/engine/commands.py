@@ -274,6 +274,16 @@ def _transpose(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
         v.reshape(transpose=int(cmd.value))
 
 
+@handles("backing")
+def _backing(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    """Chord backing on or off from the next note (sounding backing notes end at once)."""
+    on = bool(int(cmd.value))
+    for v in targets:
+        if v.cfg.backing and not on:
+            engine.release_backing(v.index)
+        v.reshape(backing=on)
+
+
 # -- the server's own ----------------------------------------------------------------------
 
 

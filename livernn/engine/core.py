@@ -93,8 +93,8 @@ class Engine:
             self.vocab.encode(vc.seed)
         now = self.clock.now()
         for v in self.voices:
-            if v.cfg.program is not None:
-                self.program(now, v.cfg.channel, v.cfg.program)
+            for ch, prog in v.programs():
+                self.program(now, ch, prog)
             v.running = config.autostart
             self.seed(v, v.cfg.seed, self.tempo.beat_at(now))
 
@@ -192,7 +192,9 @@ class Engine:
                 pitch = note.pitch + v.cfg.transpose
                 if not 0 <= pitch <= 127:
                     continue
-                ch = v.cfg.channel
+                if note.backing and not v.cfg.backing:
+                    continue  # /livernn/backing 0
+                ch = v.channel_of(note.backing)
                 vel = max(1, min(127, round(note.velocity * v.cfg.velocity)))
                 if self.sounding.on(note.id, v.index, ch, pitch, t):
                     self._note_off(t, v.index, ch, pitch)
@@ -216,9 +218,17 @@ class Engine:
             self._note_off(t, vi, ch, pitch)
         self.scheduler.drop(voice)
 
+    def release_backing(self, voice: int) -> None:
+        """Note-offs now for a voice's sounding backing notes (its bass and chord channels)."""
+        v = self.voices[voice]
+        t = self.clock.now()
+        for ch in {v.cfg.bass_channel, v.cfg.chord_channel} - {v.cfg.channel}:
+            for vi, c, pitch in self.sounding.release_channel(voice, ch):
+                self._note_off(t, vi, c, pitch)
+
     def panic(self) -> None:
         self.release(None)
-        channels = sorted({v.cfg.channel for v in self.voices})
+        channels = sorted({ch for v in self.voices for ch in v.channels()})
         t = self.clock.now()
         self._each(self.sinks, "panic", lambda s: s.panic(t, channels))
 
@@ -320,7 +330,9 @@ class Engine:
         for ev in v.interp.feed(text):
             placed = v.place(ev, playhead, self._soon, max_beats)
             if placed is not None:
-                self.scheduler.add(v.index, placed.pitch, placed.velocity, placed.on, placed.off)
+                self.scheduler.add(
+                    v.index, placed.pitch, placed.velocity, placed.on, placed.off, placed.backing
+                )
             elif isinstance(ev, TuneStart):
                 args = (self.clock.now(), v.index, tune_info(ev))
                 self._each(self.monitors, "tune", lambda m, a=args: m.tune(*a))

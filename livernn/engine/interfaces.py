@@ -37,11 +37,15 @@ class Subscriptions(Protocol):
 
 def make_interpreter(config: EngineConfig) -> Any:
     """A streaming ABC interpreter for one voice."""
-    from livernn.abc import AbcInterpreter, InterpreterOptions
+    from dataclasses import replace
+
+    from livernn.abc import AbcInterpreter
 
     return AbcInterpreter(
-        InterpreterOptions(
-            expand_repeats=config.expand_repeats, max_repeat_beats=config.max_repeat_beats
+        replace(
+            config.feel,
+            expand_repeats=config.expand_repeats,
+            max_repeat_beats=config.max_repeat_beats,
         )
     )
 

@@ -31,6 +31,7 @@ def pairs(engine: Engine) -> list[Any]:
         "top_p", float(v.params.top_p),
         "constrain", v.cfg.constrain,
         "channel", int(v.cfg.channel),
+        "backing", int(v.cfg.backing),
         "title", v.title,
         "key", v.key,
         "meter", v.meter,

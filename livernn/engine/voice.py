@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from livernn.abc import tunes
-from livernn.abc.events import Bar, NoteEvent, TuneChange, TuneEnd, TuneStart
+from livernn.abc.events import BASS, Bar, NoteEvent, TuneChange, TuneEnd, TuneStart
 from livernn.budget import TokenBucket
 from livernn.config import VoiceConfig
 from livernn.constrain.automaton import Automaton, MaskCache, make
@@ -37,6 +37,7 @@ class Placed:
     velocity: int
     on: float
     off: float
+    backing: int = 0  # abc.events MELODY, BASS or CHORD
 
 
 class Voice:
@@ -106,6 +107,23 @@ class Voice:
         self.cfg = replace(self.cfg, constrain=level)
         if self.constraint is not None and self.tail:
             self.constraint.feed(self.tail)
+
+    def channel_of(self, backing: int) -> int:
+        """The MIDI channel of a note: the voice's, or its bass or chord channel."""
+        if not backing:
+            return self.cfg.channel
+        return self.cfg.bass_channel if backing == BASS else self.cfg.chord_channel
+
+    def channels(self) -> tuple[int, ...]:
+        """Every channel the voice may sound on (panic silences them all)."""
+        return (self.cfg.channel, self.cfg.bass_channel, self.cfg.chord_channel)
+
+    def programs(self) -> list[tuple[int, int]]:
+        """(channel, program) to send at start: the voice's, its bass's, its chords'."""
+        c = self.cfg
+        pairs = ((c.channel, c.program), (c.bass_channel, c.bass_program))
+        pairs += ((c.chord_channel, c.chord_program),)
+        return [(ch, p) for ch, p in pairs if p is not None]
 
     def reshape(self, **fields: Any) -> None:
         """Change MIDI shaping fields of the config (channel, program, velocity, transpose)."""
@@ -232,7 +250,8 @@ class Voice:
                 self.origin += at - g
                 g = at
             self.notes += 1
-            return Placed(ev.pitch, ev.velocity, g, g + min(max(ev.duration, 1e-3), max_beats))
+            off = g + min(max(ev.duration, 1e-3), max_beats)
+            return Placed(ev.pitch, ev.velocity, g, off, ev.backing)
         if isinstance(ev, TuneStart):
             self.origin = self.floor if self.floor >= playhead else max(self.floor, soon())
             self.bars.clear()
@@ -291,6 +310,7 @@ class Voice:
             "voice": self.index + 1,
             "running": self.running,
             "channel": self.cfg.channel,
+            "backing": int(self.cfg.backing),
             "temperature": self.params.temperature,
             "top_k": self.params.top_k,
             "top_p": self.params.top_p,
