@@ -232,8 +232,8 @@ def test_a_forced_meter_and_key_constrain_the_next_tune_live():
     eng.submit(Command("key", "Bm"))
     asked = {0: ("9/8", "Bm")}
     now = play_until(2)
-    eng.submit(Command("meter", "7/8"))
-    eng.submit(Command("key", "Dmix"))
+    eng.submit(Command("meter/next", "7/8"))  # the next tune's header (plain /meter: next bar)
+    eng.submit(Command("key/next", "Dmix"))
     # the next header the voice writes: the last tune's, if it is still in its header
     started = len(now) - 1 if "\nK:" not in now[-1] else len(now)
     asked[started] = ("7/8", "Dmix")
