@@ -133,6 +133,8 @@ ADDRESSES: dict[str, Address] = {
 # Out messages (to subscribers and --osc-out; replies go to the sender).
 OUT_ADDRESSES: dict[str, str] = {
     "/livernn/note": "i pitch, i velocity, f duration s, then i voice (from 1), i channel (1..16)",
+    "/livernn/confidence": "i pitch, f bits (the model's entropy at the characters of the "
+    "note just sent), then i voice",
     "/livernn/text": "s generated characters, then i voice",
     "/livernn/tune": "s title when a tune starts, then i voice",
     "/livernn/error": "s reason (reply to a bad message)",

@@ -41,6 +41,19 @@ class SamplingParams:
         return self
 
 
+def entropy_bits(logits: np.ndarray) -> float:
+    """The entropy in bits of the model's own distribution (softmax at T = 1, no mask) over
+    one row of logits: how unsure the model is, whatever the performer's temperature."""
+    x = np.asarray(logits, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return 0.0
+    x = x - x.max()
+    p = np.exp(x)
+    z = p.sum()
+    return float(np.log2(z) - (p * x).sum() / (z * math.log(2)))
+
+
 def probabilities(
     logits: np.ndarray, params: SamplingParams, mask: np.ndarray | None = None
 ) -> np.ndarray:

@@ -28,6 +28,7 @@ class Note:
     on_beat: float
     off_beat: float
     backing: int = 0  # abc.events MELODY, BASS or CHORD: which channel of the voice plays it
+    bits: float = 0.0  # the model's entropy at the characters that wrote it (confidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +62,11 @@ class Scheduler:
         on_beat: float,
         off_beat: float,
         backing: int = 0,
+        bits: float = 0.0,
     ) -> Note:
         """Schedule a note; ``off_beat`` is raised to ``on_beat`` if it is earlier."""
         off = max(off_beat, on_beat)
-        note = Note(next(self._ids), voice, pitch, velocity, on_beat, off, backing)
+        note = Note(next(self._ids), voice, pitch, velocity, on_beat, off, backing, bits)
         self._notes[note.id] = note
         self._pending_on.add(note.id)
         self._pending_off[note.id] = note.off_beat

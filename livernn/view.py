@@ -99,6 +99,7 @@ def render(
             + (f" constrain {v['constrain']}" if v.get("constrain") else "")
             + f"  {b}{printable(v.get('title') or '(untitled)')}{r}  K:{printable(v.get('key') or '?')}"
             f" M:{v.get('meter') or '?'}{q}  tunes {v.get('tunes', 0)} notes {v.get('notes', 0)}"
+            + (f"  unsure {v['bits']:.1f} bits" if v.get("bits") else "")
             + ("" if v.get("running") else "  (stopped)")
         )
     for entry in log[-3:]:

@@ -88,3 +88,35 @@ def test_the_addresses():
     assert (c.name, c.value, c.voice) == ("meter/next", "6/8", 1)
     with pytest.raises(OscError, match="not a meter"):
         to_command("/livernn/meter/next", ["six"], ctx)
+
+
+def test_each_melody_note_says_how_unsure_the_model_was():
+    """Model confidence out (issue 17.6): right after each melody note-on, the model's
+    entropy at the characters that wrote it; a sure model (scripted, one character at
+    score 20) says almost nothing, an unsure one (uniform logits, the constrained sampler
+    keeping its text playable) says a lot."""
+    from tests.support.scripted import ScriptedModel
+
+    scale = "X:1\nT:Scale\nM:4/4\nL:1/4\nK:C\nCDEF|GABc|\n"
+    seen = {}
+    for score, seed, level in ((20.0, scale[:4], "none"), (0.0, scale[:28], "meter")):
+        model = ScriptedModel([scale], score=score)
+        rec, clock = RecordingOutput(), FakeClock(T0)
+        vc = VoiceConfig(rng_seed=1, seed=seed, constrain=level)
+        cfg = EngineConfig(voices=(vc,))
+        eng = Engine(model, [rec], cfg, clock=clock)
+        eng.run_until(T0 + 6.0)
+        melody = eng.voices[0].cfg.channel
+        sent = [
+            s for s in rec.sent if s.kind == "confidence" or (s.kind, s.channel) == ("on", melody)
+        ]
+        ons = [s for s in sent if s.kind == "on"]
+        assert len(ons) >= 4
+        for k, s in enumerate(sent):  # every melody note-on is followed by its confidence
+            if s.kind == "on":
+                c = sent[k + 1]
+                assert (c.kind, c.pitch, c.voice, c.t) == ("confidence", s.pitch, s.voice, s.t)
+        seen[score] = [s.data for s in sent if s.kind == "confidence"]
+        assert eng.status()["voices"][0]["bits"] >= 0.0  # the view's figure
+    assert max(seen[20.0]) < 0.01
+    assert min(seen[0.0]) > 1.0  # at least one character from ~90 equally likely

@@ -68,6 +68,10 @@ def test_subscribers_receive_notes_text_and_stop_silences(server):
         "/livernn/tune"
     )
     assert c.messages("/livernn/text")
+    # each melody note's confidence: pitch, the model's entropy in bits, voice
+    sure = c.wait_for("/livernn/confidence", count=6, timeout=10)
+    assert all(len(m) == 3 and m[1] >= 0.0 and m[2] in (1, 2) for m in sure)
+    assert {m[0] for m in sure} <= {n[0] for n in c.messages("/livernn/note")}
     c.send("/livernn/stop")
     c.ask("/livernn/ping", "/livernn/pong")
     time.sleep(0.1)

@@ -203,3 +203,13 @@ def test_never_nan_always_in_range_mask_respected(case):
     np.testing.assert_allclose(
         probabilities(logits[0], params, m0)[0], probabilities(two, params, m2)[1], atol=1e-12
     )
+
+
+def test_entropy_bits_is_the_models_own():
+    from livernn.sampling import entropy_bits
+
+    assert entropy_bits(np.zeros(64)) == pytest.approx(6.0)  # uniform over 64: 6 bits
+    assert entropy_bits(np.array([50.0, 0.0, 0.0, -np.inf])) == pytest.approx(0.0, abs=1e-15)
+    two = np.array([3.0, 3.0, -np.inf, np.nan])
+    assert entropy_bits(two) == pytest.approx(1.0)  # impossible and NaN entries do not count
+    assert entropy_bits(np.full(8, -np.inf)) == 0.0

@@ -10,9 +10,10 @@
 See docs/DESIGN.md for the walk of one ``/livernn/seed`` from the socket to the note-on.
 """
 
-from livernn.engine.core import EPS_BEATS, Engine
+from livernn.engine.core import Engine
 from livernn.engine.inbox import Inbox
 from livernn.engine.interfaces import StepModel, make_interpreter
+from livernn.engine.sending import EPS_BEATS
 from livernn.engine.voice import SEED_CHUNK, TEXT_TAIL, Voice
 
 __all__ = [

@@ -26,19 +26,19 @@ from livernn.constrain.automaton import MaskCache
 from livernn.engine import commands, status
 from livernn.engine.inbox import Inbox
 from livernn.engine.interfaces import StepModel, Subscriptions, make_interpreter, tune_info
+from livernn.engine.sending import Sending
 from livernn.engine.voice import SEED_CHUNK, Voice
 from livernn.errors import LivernnError
 from livernn.osc import Command
 from livernn.outputs.base import Monitor, NoteSink
-from livernn.scheduler import ON, Scheduler, Sounding
+from livernn.scheduler import Scheduler, Sounding
 
 log = logging.getLogger(__name__)
 
 Reply = Callable[[tuple[str, int], str, Sequence[Any]], None]
-EPS_BEATS = 1e-9  # beats <-> seconds round-trips are not exact
 
 
-class Engine:
+class Engine(Sending):
     """Voices + scheduler + outputs, driven by ``tick()``. Not thread-safe except ``submit``.
 
     ``outputs``: note sinks and monitors (an output may be both); ``reply``: how replies
@@ -157,107 +157,6 @@ class Engine:
     def playhead(self) -> float:
         return self.tempo.beat_at(self.clock.now())
 
-    # -- sending ---------------------------------------------------------------------------
-
-    def _each(self, group: Sequence[Any], what: str, call: Callable[[Any], None]) -> None:
-        """``call(output)`` for every output of a group, at once (the interface method is
-        named in ``call``; ``what`` names it in the log); one broken output must not silence
-        the others."""
-        for o in group:
-            try:
-                call(o)
-            except Exception as e:
-                if o.name not in self._failed_outputs:
-                    self._failed_outputs.add(o.name)
-                    log.error("output %s failed in %s: %s", o.name, what, e)
-
-    def _note_off(self, t: float, voice: int, ch: int, pitch: int) -> None:
-        self._each(self.sinks, "note_off", lambda s: s.note_off(t, voice, ch, pitch))
-
-    def program(self, t: float, channel: int, number: int) -> None:
-        self._each(self.sinks, "program", lambda s: s.program(t, channel, number))
-
-    def _send_due(self) -> None:
-        if self.closed:  # nothing may start after the closing note-offs
-            return
-        now = self.clock.now()
-        due = self.scheduler.pop_due(self.tempo.beat_at(now) + EPS_BEATS)
-        for d in due:
-            t = self.clock.now()
-            self.sched_errors.append(t - self.tempo.time_at(d.beat))
-            self.sched_voices.append(d.note.voice)
-            note = d.note
-            v = self.voices[note.voice]
-            if d.kind == ON:
-                pitch = note.pitch + v.cfg.transpose
-                if not 0 <= pitch <= 127:
-                    continue
-                if note.backing and not v.cfg.backing:
-                    continue  # /livernn/backing 0
-                ch = v.channel_of(note.backing)
-                vel = max(1, min(127, round(note.velocity * v.cfg.velocity)))
-                if self.sounding.on(note.id, v.index, ch, pitch, t):
-                    self._note_off(t, v.index, ch, pitch)
-                dur = min(
-                    self.tempo.time_at(note.off_beat) - self.tempo.time_at(note.on_beat),
-                    self.config.max_note,
-                )
-                on = (t, v.index, ch, pitch, vel, dur)
-                self._each(self.sinks, "note_on", lambda s, on=on: s.note_on(*on))
-            else:
-                held = self.sounding.off(note.id)
-                if held is not None:
-                    self._note_off(t, v.index, held[0], held[1])
-        for voice, ch, pitch in self.sounding.overdue(now, self.config.max_note):
-            self._note_off(self.clock.now(), voice, ch, pitch)
-
-    def release(self, voice: int | None = None) -> None:
-        """Note-offs for every sounding note of a voice (or all) now; forget pending ones."""
-        t = self.clock.now()
-        for vi, ch, pitch in self.sounding.release(voice):
-            self._note_off(t, vi, ch, pitch)
-        self.scheduler.drop(voice)
-
-    def release_backing(self, voice: int) -> None:
-        """Note-offs now for a voice's sounding backing notes (its bass and chord channels)."""
-        v = self.voices[voice]
-        t = self.clock.now()
-        for ch in {v.cfg.bass_channel, v.cfg.chord_channel} - {v.cfg.channel}:
-            for vi, c, pitch in self.sounding.release_channel(voice, ch):
-                self._note_off(t, vi, c, pitch)
-
-    def panic(self) -> None:
-        self.release(None)
-        channels = sorted({ch for v in self.voices for ch in v.channels()})
-        t = self.clock.now()
-        self._each(self.sinks, "panic", lambda s: s.panic(t, channels))
-
-    def close(self) -> None:
-        """Silence everything and close the outputs (idempotent); a MIDI port adds its own
-        all-notes-off as it closes."""
-        if self.closed:
-            return
-        self.closed = True
-        for v in self.voices:
-            v.running = False
-        self.release(None)
-        t = self.clock.now()
-        everyone = list(dict.fromkeys([*self.sinks, *self.monitors]))  # each once, in order
-        self._each(everyone, "close", lambda o: o.close(t))
-
-    def suspend(self) -> None:
-        """Ctrl-Z: silence everything now and remember the beat, so ``resume`` carries on
-        from it (the music waits instead of rushing to catch up)."""
-        self.panic()
-        self._suspended_beat = self.playhead()
-
-    def resume(self) -> None:
-        """After a suspension: the tempo map is re-anchored at the beat where it stopped."""
-        beat = self._suspended_beat
-        if beat is not None:
-            self.tempo = TempoMap(time=self.clock.now(), beat=beat, bpm=self.tempo.bpm)
-            self._suspended_beat = None
-
     # -- generation ------------------------------------------------------------------------
 
     def _soon(self) -> float:
@@ -327,15 +226,20 @@ class Engine:
         what comes out on the beat line."""
         v.track(text)
         max_beats = self.config.max_note * self.tempo.bpm / 60.0
+        wrote = False
         for ev in v.interp.feed(text):
             placed = v.place(ev, playhead, self._soon, max_beats)
             if placed is not None:
                 self.scheduler.add(
-                    v.index, placed.pitch, placed.velocity, placed.on, placed.off, placed.backing
-                )
+                    v.index, placed.pitch, placed.velocity, placed.on, placed.off,
+                    placed.backing, placed.bits,
+                )  # fmt: skip
+                wrote = wrote or not placed.backing
             elif isinstance(ev, TuneStart):
                 args = (self.clock.now(), v.index, tune_info(ev))
                 self._each(self.monitors, "tune", lambda m, a=args: m.tune(*a))
+        if wrote:
+            v.bits = 0.0  # the next note's characters start here
         v.rest(self._horizon(self.clock.now()), self.config.silent_chars)
 
     def seed(self, v: Voice, text: str, at: float) -> None:

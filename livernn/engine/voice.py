@@ -22,7 +22,7 @@ from livernn.abc.events import BASS, Bar, NoteEvent, TuneChange, TuneEnd, TuneSt
 from livernn.budget import TokenBucket
 from livernn.config import VoiceConfig
 from livernn.constrain.automaton import Automaton, MaskCache, make
-from livernn.sampling import SamplingParams, sample
+from livernn.sampling import SamplingParams, entropy_bits, sample
 
 SEED_CHUNK = 64  # seed characters the model reads per engine iteration at most
 TEXT_TAIL = 4000  # characters of the current tune kept per voice for the live view
@@ -38,6 +38,7 @@ class Placed:
     on: float
     off: float
     backing: int = 0  # abc.events MELODY, BASS or CHORD
+    bits: float = 0.0  # the model's entropy at the characters that wrote it
 
 
 class Voice:
@@ -90,6 +91,10 @@ class Voice:
         self.new_text: list[str] = []
         # what the sampler lets the model write (livernn/constrain), from the text it reads
         self.masks = masks
+        # confidence: the model's entropy (bits) summed over the characters it sampled since
+        # the last note was placed; that note carries it, and the view shows the last one
+        self.bits = 0.0
+        self.last_bits = 0.0
         self.constraint: Automaton | None = None
         self.constrain(cfg.constrain)
 
@@ -169,6 +174,7 @@ class Voice:
         assert self.logits is not None
         mask = None if self.constraint is None else self.constraint.mask()
         c = chars[int(sample(self.logits, self.params, self.rng, mask))]
+        self.bits += entropy_bits(self.logits)
         if self.in_header:
             if self.line == "" and c in "MK":
                 c = self._header_field(c)
@@ -251,7 +257,9 @@ class Voice:
                 g = at
             self.notes += 1
             off = g + min(max(ev.duration, 1e-3), max_beats)
-            return Placed(ev.pitch, ev.velocity, g, off, ev.backing)
+            if not ev.backing:
+                self.last_bits = self.bits
+            return Placed(ev.pitch, ev.velocity, g, off, ev.backing, self.bits)
         if isinstance(ev, TuneStart):
             self.origin = self.floor if self.floor >= playhead else max(self.floor, soon())
             self.bars.clear()
@@ -315,6 +323,7 @@ class Voice:
             "top_k": self.params.top_k,
             "top_p": self.params.top_p,
             "constrain": self.cfg.constrain,
+            "bits": self.last_bits,
             "title": self.title,
             "key": self.key,
             "meter": self.meter,

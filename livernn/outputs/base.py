@@ -64,6 +64,10 @@ class Monitor:
     def status(self, t: float, info: dict[str, Any]) -> None:
         """The engine's state, a few times a second."""
 
+    def confidence(self, t: float, voice: int, pitch: int, bits: float) -> None:
+        """A melody note starts now: the model's entropy (bits) at the characters that wrote
+        it (sent just after the note's ``note_on``)."""
+
     def close(self, t: float) -> None:
         """The engine is stopping."""
 

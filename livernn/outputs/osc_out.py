@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 class OscEcho(Output):
     """A note sink (the note echo) and a monitor (text, titles) sharing one subscriber list.
-    Sends ``/livernn/note i i f i i`` (pitch, velocity, seconds, voice, channel),
+    Sends ``/livernn/note i i f i i`` (pitch, velocity, seconds, voice, channel), then
+    ``/livernn/confidence i f i`` (pitch, the model's entropy in bits, voice) for a melody note,
     ``/livernn/text s i`` and ``/livernn/tune s i`` from the server's own socket, so a client
     that listens where it sends from (Sonic Pi) gets them as cues."""
 
@@ -73,6 +74,10 @@ class OscEcho(Output):
             self._send(
                 encode("/livernn/note", [pitch, velocity, float(duration), voice + 1, channel])
             )
+
+    def confidence(self, t, voice, pitch, bits) -> None:
+        if self.fixed or self.table.entries:
+            self._send(encode("/livernn/confidence", [pitch, float(bits), voice + 1]))
 
     def text(self, t, voice, text) -> None:
         # Batched: one /livernn/text per voice per status interval (0.1 s), not one per tick,

@@ -14,7 +14,7 @@ class Sent:
     """One thing a ``RecordingOutput`` received."""
 
     t: float
-    kind: str  # "on", "off", "program", "panic", "text", "tune", "close"
+    kind: str  # "on", "off", "program", "panic", "text", "tune", "confidence", "close"
     voice: int = -1
     channel: int = 0
     pitch: int = 0
@@ -48,6 +48,9 @@ class RecordingOutput(Output):
     def text(self, t, voice, text) -> None:
         if self.keep_text:
             self.sent.append(Sent(t, "text", voice, data=text))
+
+    def confidence(self, t, voice, pitch, bits) -> None:
+        self.sent.append(Sent(t, "confidence", voice, pitch=pitch, data=bits))
 
     def tune(self, t, voice, tune) -> None:
         self.sent.append(Sent(t, "tune", voice, data=tune))
