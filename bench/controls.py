@@ -80,6 +80,32 @@ def run(model_path: str, follow: bool, minutes: float, tempo: float, seed: int) 
     return out
 
 
+def fork_cost(model_path: str, minutes: float, seed: int) -> tuple[list[float], int]:
+    """Seconds per bar-line snapshot (engine/fork.py ``take``), and the ring's size."""
+    import time
+
+    from livernn.engine import fork
+
+    model = OnnxModel(model_path)
+    clock = FakeClock(100.0)
+    cfg = EngineConfig(voices=(VoiceConfig(channel=1, rng_seed=seed),))
+    eng = Engine(model, [RecordingOutput()], cfg, clock=clock)
+    took, take = [], fork.take
+
+    def timed(*a):
+        t0 = time.perf_counter()
+        snap = take(*a)
+        took.append(time.perf_counter() - t0)
+        return snap
+
+    fork.take = timed
+    try:
+        eng.run_until(clock.now() + 60 * minutes)
+    finally:
+        fork.take = take
+    return took, len(eng.voices[0].forks.ring)
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--model", default="exported/tunes.onnx")
@@ -101,6 +127,12 @@ def main() -> int:
             f"{w.max():.2f} | {within:.1f}% |",
             flush=True,
         )
+    took, ring = fork_cost(a.model, a.minutes, a.seed)
+    us = np.array(took) * 1e6
+    print(
+        f"\nfork points (a snapshot at every bar line written): {len(us)}, "
+        f"median {np.median(us):.0f} us, p99 {np.percentile(us, 99):.0f} us; ring of {ring} bars"
+    )
     return 0
 
 

@@ -69,6 +69,8 @@ SWITCH = Limit("switch", 0, 1, integer=True)  # 1 on, 0 off
 VELOCITY = Limit("velocity scale", 0.0, 2.0)  # 1: as written
 TRANSPOSE = Limit("transpose", -48, 48, unit="semitones", integer=True)
 VOICES = Limit("--voices", 1, 64, integer=True)
+BARS_BACK = Limit("bars back", 1, 64, integer=True)  # rewind, mutate (engine/fork.py RING)
+LOOP_BARS = Limit("loop bars", 0, 64, integer=True)  # 0 ends the loop
 LOOKAHEAD = Limit("lookahead", 0.0, 2.0, lo_open=True, unit="s")
 MAX_NOTE = Limit("max note length", 0.05, 600.0, unit="s")
 LISTEN_PORT = Limit("--osc-port", 0, 65535, integer=True)  # 0: any free port

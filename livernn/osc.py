@@ -95,6 +95,15 @@ ADDRESSES: dict[str, Address] = {
             text=True,
         ),
         _a("temperature", [_r("t", L.TEMPERATURE)], "sampling temperature"),
+        _a("rewind", [_r("bars", L.BARS_BACK)], "from the next bar, go on from i bars back"),
+        _a("loop", [_r("bars", L.LOOP_BARS)], "from the next bar, loop the last i bars (0 ends)"),
+        _a(
+            "mutate",
+            [_r("bars", L.BARS_BACK), _r("t", L.TEMPERATURE)],
+            "from the next bar, play again from i bars back at temperature f",
+        ),
+        _a("bookmark", [Arg("name", "s")], "name the state at the last bar line", text=True),
+        _a("recall", [Arg("name", "s")], "from the next bar, go on from a named state", text=True),
         _a("top_k", [_r("k", L.TOP_K)], "sample among the k likeliest (0: all)"),
         _a("top_p", [_r("p", L.TOP_P)], "nucleus sampling mass"),
         _a("rng_seed", [_r("seed", L.RNG_SEED)], "reseed the random generator"),
@@ -144,6 +153,7 @@ OUT_ADDRESSES: dict[str, str] = {
 
 _VOICE_RE = re.compile(r"^/livernn/voice/(\d{1,3})/([a-z_]+(?:/[a-z_]+)?)$")
 _METER_RE = re.compile(r"^(C\|?|\d{1,2}/\d{1,2}|none)$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _KEY_RE = re.compile(r"^[A-Za-z0-9#=^_ ]{1,24}$")
 
 
@@ -308,6 +318,10 @@ def to_command(
                 if text not in LEVELS:
                     raise OscError(f"{address}: {_show(text)} is not one of {', '.join(LEVELS)}")
                 return Command(name, text, voice, sender)
+            if name in ("bookmark", "recall"):
+                if not _NAME_RE.match(text):
+                    raise OscError(f"{address}: {_show(text)} is not a name (letters, digits, _ -)")
+                return Command(name, text, voice, sender)
             rx = _METER_RE if name.startswith("meter") else _KEY_RE
             if not rx.match(text):
                 raise OscError(f"{address}: {_show(text)} is not a {name}")
@@ -326,7 +340,11 @@ def to_command(
     if len(args) < sum(1 for a in spec.args if not a.optional):
         raise OscError(f"{address}: needs {' '.join(a.name for a in spec.args)}")
     value: Any = None
-    if spec.args:
+    if len(spec.args) > 1:  # every argument given: a tuple (mutate i f)
+        if len(args) < len(spec.args):
+            raise OscError(f"{address}: needs {' '.join(a.name for a in spec.args)}")
+        value = tuple(_number(address, a, x) for a, x in zip(spec.args, args, strict=True))
+    elif spec.args:
         value = _number(address, spec.args[0], args[0])
     return Command(name, value, voice, sender)
 

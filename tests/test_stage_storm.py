@@ -78,12 +78,18 @@ def messages(voices: int):
         st.tuples(per_voice, st.just("key"), st.sampled_from(["Dmix", "G", "Ador", "C"]).map(lambda v: [v])),
         st.tuples(per_voice, st.just("meter"), st.sampled_from(["6/8", "3/4", "C|", "2/4"]).map(lambda v: [v])),
     )  # fmt: skip
+    forks = st.one_of(  # a state you can fork (issue 17): some refused (not that far back)
+        st.tuples(per_voice, st.sampled_from(["rewind", "loop"]), st.integers(0, 6).map(lambda v: [v])),
+        st.tuples(per_voice, st.just("mutate"), st.tuples(st.integers(1, 6), st.floats(0.2, 3)).map(list)),
+        st.tuples(per_voice, st.sampled_from(["bookmark", "recall"]), st.sampled_from(["a", "b"]).map(lambda v: [v])),
+        st.tuples(per_voice, st.sampled_from(["key/next", "meter/next"]), st.sampled_from(["Dmix", "6/8"]).map(lambda v: [v])),
+    )  # fmt: skip
     invalid = st.tuples(
         per_voice,
         st.sampled_from(list(name_num) + ["seed", "bogus", "start"]),
         st.lists(num, max_size=3),
     )
-    msg = st.one_of(valid_num, bare, text, header, invalid)
+    msg = st.one_of(valid_num, bare, text, header, forks, invalid)
     return msg.map(lambda m: (f"{m[0]}/{m[1]}", m[2]))
 
 

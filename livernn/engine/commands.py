@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from livernn.engine import fork
 from livernn.errors import LivernnError
 from livernn.limits import MAX_PRIMED
 from livernn.osc import ADDRESSES, Command
@@ -239,6 +240,64 @@ def _panic(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
     _stop(engine, cmd, targets)
     if cmd.voice is None:
         engine.panic()
+
+
+# -- a state you can fork (engine/fork.py) -------------------------------------------------
+
+
+@handles("rewind")
+def _rewind(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    for v, snap, at in fork.go_back(engine, targets, int(cmd.value)):
+        v.forks.loop = None
+        fork.jump(engine, v, snap, at, rng=False)  # the same place, fresh sampling
+
+
+@handles("loop")
+def _loop(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    bars = int(cmd.value)
+    if bars == 0:
+        for v in targets:
+            v.forks.loop = None
+        return
+    for v, snap, at in fork.go_back(engine, targets, bars):
+        fork.start_loop(engine, v, snap, at, bars)  # the same notes again, every round
+
+
+@handles("mutate")
+def _mutate(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    bars, temperature = cmd.value
+    for v, snap, at in fork.go_back(engine, targets, int(bars)):
+        v.forks.loop = None
+        fork.jump(engine, v, snap, at, rng=False)
+        v.retune(temperature=float(temperature))  # a variation on the same phrase
+
+
+@handles("bookmark")
+def _bookmark(engine: Engine, cmd: Command, targets: list[Voice]) -> str | None:
+    marks = {v.index: v.forks.ring[-1] for v in targets if v.forks.ring}
+    if not marks:
+        return "no bar line written yet to bookmark"
+    engine.bookmarks.pop(cmd.value, None)
+    while len(engine.bookmarks) >= fork.MAX_BOOKMARKS:
+        engine.bookmarks.pop(next(iter(engine.bookmarks)))  # the oldest goes
+    engine.bookmarks[cmd.value] = marks
+    return None
+
+
+@handles("recall")
+def _recall(engine: Engine, cmd: Command, targets: list[Voice]) -> str | None:
+    marks = engine.bookmarks.get(cmd.value)
+    if marks is None:
+        return f"no bookmark named {cmd.value}"
+    # each voice its own state; one voice's bookmark can start any other
+    only = next(iter(marks.values())) if len(marks) == 1 else None
+    plan = [(v, marks.get(v.index, only)) for v in targets]
+    if any(snap is None for _, snap in plan):
+        return f"bookmark {cmd.value} has no state for every voice asked"
+    for v, snap in plan:
+        v.forks.loop = None
+        fork.jump(engine, v, snap, fork.next_bar(engine, v), rng=True)
+    return None
 
 
 # -- MIDI shaping --------------------------------------------------------------------------

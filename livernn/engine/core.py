@@ -23,7 +23,7 @@ from livernn.abc.events import TuneStart
 from livernn.clock import Clock, MonotonicClock, TempoMap
 from livernn.config import EngineConfig
 from livernn.constrain.automaton import MaskCache
-from livernn.engine import commands, status
+from livernn.engine import commands, fork, status
 from livernn.engine.inbox import Inbox
 from livernn.engine.interfaces import StepModel, Subscriptions, make_interpreter, tune_info
 from livernn.engine.sending import Sending
@@ -71,6 +71,7 @@ class Engine(Sending):
         self.sounding = Sounding()
         self.tempo = TempoMap(time=self.clock.now(), beat=0.0, bpm=config.tempo)
         factory = interpreter_factory or (lambda: make_interpreter(self.config))
+        self.bookmarks: dict[str, dict[int, fork.Snapshot]] = {}  # name -> voice -> state
         self.masks = MaskCache(self.vocab.chars)  # one cache of constraint masks for all voices
         self.voices = [
             Voice(i, vc, factory(), config.seeds_per_second, self.masks)
@@ -214,6 +215,8 @@ class Engine(Sending):
             for i, (v, c) in enumerate(zip(active, chars, strict=True)):
                 v.logits = logits[i]
                 self._feed(v, c, playhead)
+                if v.bar_written is not None or v.forks.loop is not None:
+                    fork.after_char(self, v)  # a fork point, a loop's round
         t = self.clock.now()
         for v in self.voices:
             if v.new_text:
@@ -282,6 +285,7 @@ class Engine(Sending):
         self._feed(v, chunk, self.playhead() if at is None else at)
         self._send_due()  # the seed's own notes do not wait for the model
         v.logits = self.model.prefill(v.index, chunk)
+        v.bar_written = None  # no fork point inside a seed (the model read it in one go)
         per_char = (time.perf_counter() - t0) / n
         self._read_cost = max(1e-6, 0.8 * self._read_cost + 0.2 * per_char)
 

@@ -22,6 +22,7 @@ from livernn.abc.events import BASS, Bar, NoteEvent, TuneChange, TuneEnd, TuneSt
 from livernn.budget import TokenBucket
 from livernn.config import VoiceConfig
 from livernn.constrain.automaton import Automaton, MaskCache, make
+from livernn.engine.fork import Forks
 from livernn.sampling import SamplingParams, entropy_bits, sample
 
 SEED_CHUNK = 64  # seed characters the model reads per engine iteration at most
@@ -95,6 +96,9 @@ class Voice:
         # the last note was placed; that note carries it, and the view shows the last one
         self.bits = 0.0
         self.last_bits = 0.0
+        # a state you can fork (engine/fork.py): the bar lines it wrote, and its loop
+        self.forks = Forks()
+        self.bar_written: float | None = None  # a bar line the last feed placed (global beat)
         self.constraint: Automaton | None = None
         self.constrain(cfg.constrain)
 
@@ -139,6 +143,7 @@ class Voice:
         engine resets the model state), and the music restarts at global beat ``at``."""
         self.pending_seed = None
         self.deferred_seed = None
+        self.forks.loop = None  # a new seed ends a loop (the ring stays: rewind still works)
         self.seed = text
         self.interp.reset()
         self.origin = self.floor = at
@@ -273,6 +278,7 @@ class Voice:
             self.floor = self.origin + ev.beat
         elif isinstance(ev, Bar):
             self.bars.append(self.origin + ev.beat)
+            self.bar_written = self.bars[-1]
         elif isinstance(ev, TuneChange):
             if ev.field == "K":
                 self.key = ev.value

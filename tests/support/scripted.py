@@ -47,6 +47,15 @@ class ScriptedModel:
         self.pos[voice] = (at + len(text)) if at >= 0 else self.pos[voice] + len(text)
         return self._logits(voice)
 
+    def get_state(self, voice: int | None = None) -> np.ndarray:
+        return np.array(self.pos if voice is None else [self.pos[voice]], dtype=np.int64)
+
+    def set_state(self, voice: int | None, arr: np.ndarray) -> None:
+        if voice is None:
+            self.pos = [int(x) for x in arr]
+        else:
+            self.pos[voice] = int(arr[0])
+
     def step(self, ids: Sequence[int], voices: Sequence[int] | None = None) -> np.ndarray:
         voices = list(range(self.voices)) if voices is None else list(voices)
         self.steps += 1
