@@ -33,6 +33,7 @@ class VoiceConfig:
     rng_seed: int | None = None  # None: a fresh seed from the OS
     seed: str = DEFAULT_SEED
     constrain: str = DEFAULT_LEVEL  # none, syntax or meter (livernn/constrain)
+    midi_in: str = "off"  # listen, accompany or off: what the performer's notes do (--midi-in)
     # chord backing (livernn/abc/backing.py): the chord names as bass and chords
     backing: bool = True  # /livernn/backing switches it
     bass_channel: int = 2  # 1..16
@@ -136,6 +137,7 @@ class MidiConfig:
     api: str | None = None  # alsa, jack, coremidi, winmm (None: try what works)
     connect: str | None = None  # JACK: connect the port to the MIDI input matching this
     auto_connect: bool = True  # JACK: connect it to a running synth found by itself
+    midi_in: str | None = None  # substring of an input port name: the performer's keyboard
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,12 @@ ADDRESSES: dict[str, Address] = {
             "from the next bar, play again from i bars back at temperature f",
         ),
         _a("bookmark", [Arg("name", "s")], "name the state at the last bar line", text=True),
+        _a(
+            "midi_in",
+            [Arg("mode", "s")],
+            "listen, accompany or off: the --midi-in notes",
+            text=True,
+        ),
         _a("recall", [Arg("name", "s")], "from the next bar, go on from a named state", text=True),
         _a("top_k", [_r("k", L.TOP_K)], "sample among the k likeliest (0: all)"),
         _a("top_p", [_r("p", L.TOP_P)], "nucleus sampling mass"),
@@ -153,6 +159,7 @@ OUT_ADDRESSES: dict[str, str] = {
 
 _VOICE_RE = re.compile(r"^/livernn/voice/(\d{1,3})/([a-z_]+(?:/[a-z_]+)?)$")
 _METER_RE = re.compile(r"^(C\|?|\d{1,2}/\d{1,2}|none)$")
+MIDI_IN_MODES = ("listen", "accompany", "off")  # engine/listen.py
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _KEY_RE = re.compile(r"^[A-Za-z0-9#=^_ ]{1,24}$")
 
@@ -317,6 +324,10 @@ def to_command(
             if name == "constrain":
                 if text not in LEVELS:
                     raise OscError(f"{address}: {_show(text)} is not one of {', '.join(LEVELS)}")
+                return Command(name, text, voice, sender)
+            if name == "midi_in":
+                if text not in MIDI_IN_MODES:
+                    raise OscError(f"{address}: {_show(text)} is not one of listen, accompany, off")
                 return Command(name, text, voice, sender)
             if name in ("bookmark", "recall"):
                 if not _NAME_RE.match(text):

@@ -207,6 +207,10 @@ class Sounding:
         limit = max_seconds - 1e-9  # since + max - since may round below max
         return self._offs([n for n, h in self._held.items() if now - h.since >= limit])
 
+    def struck(self, since: float) -> set[int]:
+        """Pitches of the sounding notes that started at ``since`` or later."""
+        return {h.pitch for h in self._held.values() if h.since >= since}
+
     def oldest(self) -> float | None:
         """When the longest-sounding note started (None: nothing sounds); it must end by
         this time plus the maximum note length."""

@@ -88,6 +88,7 @@ def build_config(args: argparse.Namespace):
             chord_channel=chord,
             bass_program=args.bass_program,
             chord_program=args.chord_program,
+            midi_in="listen" if args.midi_in else "off",
         ).validate()
         for i in range(n)
     )
@@ -137,6 +138,7 @@ def build_config(args: argparse.Namespace):
         connect=args.connect,
         # our own synth is fed directly: connecting the port to another one would double it
         auto_connect=not args.no_connect and not synth.enabled,
+        midi_in=args.midi_in,
     )
     if args.record:  # a bad target is an error before the model loads
         check_target(Path(args.record), args.force)
@@ -240,6 +242,8 @@ def run(args: argparse.Namespace) -> int:
     )
     _say(f"listening for OSC on {host}:{port}")
     _say(f"MIDI out: {server.midi_out}" if server.midi_out else f"{server.no_midi}; {NO_MIDI_HINT}")
+    if args.midi_in:
+        _say(f"MIDI in: {server.midi_in_desc}" if server.midi_in else server.midi_in_desc)
     if server.synth:
         _say(f"synth: {server.synth}")
     elif not server.midi_out:

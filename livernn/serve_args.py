@@ -180,6 +180,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--no-repeats", action="store_true", help="the same as --repeats off")
     g.add_argument(
+        "--midi-in",
+        metavar="PORT",
+        help="listen to a performer: notes from the MIDI input matching PORT are written "
+        "into the voices as ABC (/livernn/midi_in listen|accompany|off; default listen)",
+    )
+    g.add_argument(
         "--realtime",
         action="store_true",
         help="real-time (SCHED_FIFO) priority for the engine and OSC threads where allowed",

@@ -117,6 +117,8 @@ class Server:
         self.replies = replies
         self.midi_out = midi_out  # the MIDI port played to, or None ...
         self.no_midi = no_midi  # ... and why not
+        self.midi_in: Any = None  # the performer's keyboard (--midi-in), when open
+        self.midi_in_desc = ""  # its name, or why it is not open
         self.synth = synth  # the built-in synth (--synth), described, or None
         self.ctx = Context(voices=len(engine.voices), vocab=engine.vocab)
         self._allow = parse_networks(osc.allow, "--allow")
@@ -250,6 +252,9 @@ class Server:
             self.engine.close()  # idempotent; covers an engine thread that never ran
         if self.endpoint is not None:
             self.endpoint.close()
+        if self.midi_in is not None:
+            with contextlib.suppress(Exception):
+                self.midi_in.close()
 
 
 def build_server(
@@ -303,7 +308,17 @@ def build_server(
             subscriptions=echo,
         )  # fmt: skip
         desc = midi.description if midi is not None else None
-        return Server(engine, endpoint, config.osc, replies, desc, why, synth and synth.description)
+        server = Server(
+            engine, endpoint, config.osc, replies, desc, why, synth and synth.description
+        )
+        if config.midi.midi_in is not None:
+            from livernn.outputs.midi_in import open_midi_in
+
+            server.midi_in, server.midi_in_desc = open_midi_in(
+                config.midi.midi_in, config.midi.api, engine.heard, engine.clock.now,
+                engine.commands.wake,
+            )  # fmt: skip
+        return server
     except BaseException:
         if midi is not None:
             with contextlib.suppress(Exception):

@@ -60,7 +60,7 @@ class Transcriber:
         self.flats = sum(self.key) < 0
         m = parse_meter(meter)
         self.bar = m.bar_beats or 4.0
-        self.unit = (parse_unit(unit) if unit else None) or m.unit  # beats
+        self.unit = (parse_unit(unit) if unit else None) or m.default_unit  # beats
         self.origin = origin  # a bar line (global beat)
         self.pos = origin  # where the text written so far ends (global beat, on the grid)
         self.sounding: tuple[int, float] | None = None  # (pitch, onset beat on the grid)

@@ -120,3 +120,51 @@ def test_each_melody_note_says_how_unsure_the_model_was():
         assert eng.status()["voices"][0]["bits"] >= 0.0  # the view's figure
     assert max(seen[20.0]) < 0.01
     assert min(seen[0.0]) > 1.0  # at least one character from ~90 equally likely
+
+
+def test_a_phrase_heard_is_written_into_the_voice_and_answered_after_a_gap():
+    """Call and response on the engine's side (the MIDI port is tests/test_midi_in.py):
+    in listen mode the voice falls silent at the performer's first note, writes the phrase
+    into its own text as ABC, and answers one bar after the performer stops."""
+    from livernn.engine.listen import Heard
+
+    eng, rec, clock = engine(REEL)
+    eng.submit(Command("midi_in", "listen"))
+    eng.run_until(T0 + 3.0)
+    v = eng.voices[0]
+    assert v.ear.mode == "listen" and rec.notes("on")
+    t = clock.now()
+    phrase = [62, 64, 66, 67, 69, 71, 73, 74]  # D major, eighths at 120 BPM: 0.25 s each
+    for i, p in enumerate(phrase):  # as a keyboard plays it: each key when it happens
+        for when, on in ((t + 0.25 * i + 0.01, True), (t + 0.25 * i + 0.2, False)):
+            eng.run_until(when)
+            eng.heard.append(Heard(when, p, on))
+    end = t + 0.25 * len(phrase)
+    eng.run_until(end + 0.05)
+    ours = [s for s in rec.notes("on") if s.t > t + 0.011]
+    assert ours == []  # silent while the performer plays
+    text = rec.text_of()
+    assert "DEFGAB^cd" in text.replace("|", "").replace("\n", "")  # in G: F sharp by the key
+    gap = 60.0 / 120 * v.bar_beats  # one bar
+    eng.run_until(end + gap + 3.0)
+    answer = [s.t for s in rec.notes("on") if s.t > t + 0.011]
+    assert answer and min(answer) >= end + gap - 0.3  # the answer, after the gap
+    assert v.listening is False
+
+
+def test_our_own_notes_coming_back_are_not_heard():
+    from livernn.engine.listen import Heard
+
+    eng, rec, clock = engine(REEL)
+    eng.submit(Command("midi_in", "listen"))
+    t = T0
+    while not eng.sounding.held() and t < T0 + 10:
+        t += 0.01
+        eng.run_until(t)
+    (_, _, pitch), *_ = eng.sounding.held()
+    eng.heard.append(Heard(clock.now(), pitch, True))  # a loop from our output to our input
+    eng.run_until(clock.now() + 0.01)
+    assert eng.voices[0].ear.tr is None and not eng.voices[0].listening
+    eng.heard.append(Heard(clock.now(), pitch, False))
+    eng.run_until(clock.now() + 0.01)
+    assert pitch not in eng.ignored

@@ -300,6 +300,15 @@ def _recall(engine: Engine, cmd: Command, targets: list[Voice]) -> str | None:
     return None
 
 
+@handles("midi_in")
+def _midi_in(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
+    for v in targets:
+        v.ear.mode = cmd.value
+        if cmd.value != "listen" and v.listening:  # it answers now
+            v.ear.tr, v.listening = None, False
+            v.origin = max(v.write_beat(), engine.playhead()) - float(v.interp.settled)
+
+
 # -- MIDI shaping --------------------------------------------------------------------------
 
 

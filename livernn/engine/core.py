@@ -23,7 +23,7 @@ from livernn.abc.events import TuneStart
 from livernn.clock import Clock, MonotonicClock, TempoMap
 from livernn.config import EngineConfig
 from livernn.constrain.automaton import MaskCache
-from livernn.engine import commands, fork, status
+from livernn.engine import commands, fork, listen, status
 from livernn.engine.inbox import Inbox
 from livernn.engine.interfaces import StepModel, Subscriptions, make_interpreter, tune_info
 from livernn.engine.sending import Sending
@@ -72,6 +72,8 @@ class Engine(Sending):
         self.tempo = TempoMap(time=self.clock.now(), beat=0.0, bpm=config.tempo)
         factory = interpreter_factory or (lambda: make_interpreter(self.config))
         self.bookmarks: dict[str, dict[int, fork.Snapshot]] = {}  # name -> voice -> state
+        self.heard = listen.queue()  # the performer's keys (--midi-in), from any thread
+        self.ignored: set[int] = set()  # pitches heard that were our own notes coming back
         self.masks = MaskCache(self.vocab.chars)  # one cache of constraint masks for all voices
         self.voices = [
             Voice(i, vc, factory(), config.seeds_per_second, self.masks)
@@ -110,6 +112,8 @@ class Engine(Sending):
         deserves a precise wake-up)."""
         self._send_due()
         self._apply_commands()
+        if self.heard or any(v.ear.tr is not None for v in self.voices):
+            listen.hear_all(self)
         if self.clock.now() >= self._paused_until:
             try:
                 if self._generate():
@@ -177,7 +181,8 @@ class Engine(Sending):
             return False
         h = self._horizon(self.clock.now())
         return any(
-            v.unread or (v.running and v.write_beat() < self._limit(v, h)) for v in self.voices
+            v.unread or (v.running and not v.listening and v.write_beat() < self._limit(v, h))
+            for v in self.voices
         )
 
     def _generate(self) -> int:
@@ -199,7 +204,10 @@ class Engine(Sending):
             active = [
                 v
                 for v in self.voices
-                if v.running and not v.unread and v.write_beat() < self._limit(v, horizon)
+                if v.running
+                and not v.unread
+                and not v.listening
+                and v.write_beat() < self._limit(v, horizon)
             ]
             if not active:
                 break

@@ -23,6 +23,7 @@ from livernn.budget import TokenBucket
 from livernn.config import VoiceConfig
 from livernn.constrain.automaton import Automaton, MaskCache, make
 from livernn.engine.fork import Forks
+from livernn.engine.listen import Ear
 from livernn.sampling import SamplingParams, entropy_bits, sample
 
 SEED_CHUNK = 64  # seed characters the model reads per engine iteration at most
@@ -98,6 +99,9 @@ class Voice:
         self.last_bits = 0.0
         # a state you can fork (engine/fork.py): the bar lines it wrote, and its loop
         self.forks = Forks()
+        # call and response (engine/listen.py): the performer's phrase being heard
+        self.ear = Ear(cfg.midi_in)
+        self.listening = False  # silent while the performer plays (listen mode)
         self.bar_written: float | None = None  # a bar line the last feed placed (global beat)
         self.constraint: Automaton | None = None
         self.constrain(cfg.constrain)

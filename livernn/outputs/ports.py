@@ -49,4 +49,9 @@ def run(args: argparse.Namespace) -> int:
             "no MIDI output ports; 'livernn serve --synth' plays through FluidSynth, and"
             " 'livernn serve' still plays to OSC (see --osc-out)"
         )
+    from livernn.outputs.midi_in import input_names
+
+    for api in apis:  # where a performer can play in from (--midi-in PORT)
+        for n in input_names(api):
+            print(f"{api or 'default'} input: {n}")
     return 0

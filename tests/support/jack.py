@@ -119,6 +119,29 @@ class JackServer:
                 else:
                     os.environ[k] = v
 
+    @contextlib.contextmanager
+    def midi_keyboard(self, name: str = "keys") -> Iterator[object]:
+        """A JACK MIDI output port in this process: a performer's keyboard (mido port)."""
+        import mido
+
+        old = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
+        os.environ["JACK_DEFAULT_SERVER"] = self.name
+        os.environ["JACK_NO_START_SERVER"] = "1"
+        try:
+            backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
+            port = backend.open_output(name, virtual=True, client_name=name)
+            try:
+                self.wait_for_port(f"{name}:")
+                yield port
+            finally:
+                port.close()
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
 
 class MidiProbe:
     """What a JACK MIDI input received: (monotonic time, mido message)."""

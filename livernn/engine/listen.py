@@ -1,0 +1,136 @@
+"""Call and response (issue 17): what a performer plays into ``--midi-in`` goes into the
+voices as ABC (livernn/transcribe.py), so the model knows what was played (see
+docs/DESIGN.md). Runs on the engine's thread: the MIDI input's callback only queues.
+
+Modes per voice (``/livernn/midi_in s``): ``listen`` (the voice falls silent when the
+performer starts and answers, continuing the phrase, once the performer has left a gap of
+``gap_bars`` bars), ``accompany`` (it plays on; the phrase goes into its state as if it
+had written it, taking no time of its own), ``off``. Notes the engine itself is sounding
+never count as input (a MIDI loop back into ``--midi-in``).
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from livernn.abc.events import NoteEvent
+from livernn.osc import MIDI_IN_MODES as MODES  # the one list of modes
+from livernn.transcribe import Transcriber
+
+__all__ = ["MODES", "Ear", "Heard", "hear_all", "queue"]
+
+ECHO = 0.05  # s: a note-on of a pitch we struck this recently is our own, come back
+MAX_QUEUED = 4096  # incoming MIDI messages waiting for the engine (the oldest go first)
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """One key of the performer's: ``on`` True for a note-on (velocity > 0)."""
+
+    t: float  # engine clock seconds, when it arrived
+    pitch: int
+    on: bool
+
+
+class Ear:
+    """A voice's side of the conversation: the phrase being heard."""
+
+    def __init__(self, mode: str = "off", gap_bars: float = 1.0) -> None:
+        self.mode = mode
+        self.gap_bars = gap_bars
+        self.tr: Transcriber | None = None
+        self.held: set[int] = set()
+        self.last_end = -math.inf  # beat the last key came up
+        self.heard_text = ""  # the phrase so far, as written into the voice
+
+
+def queue() -> collections.deque[Heard]:
+    return collections.deque(maxlen=MAX_QUEUED)
+
+
+def hear_all(engine: Any) -> None:
+    """Take what arrived from the MIDI input and what the gaps decide (each tick)."""
+    q = engine.heard
+    while q:
+        h = q.popleft()
+        if h.on and h.pitch in engine.sounding.struck(h.t - ECHO):
+            engine.ignored.add(h.pitch)  # our own note come back: the feedback guard
+            continue
+        if not h.on and h.pitch in engine.ignored:
+            engine.ignored.discard(h.pitch)
+            continue
+        beat = engine.tempo.beat_at(h.t)
+        for v in engine.voices:
+            if v.ear.mode != "off":
+                _key(engine, v, beat, h)
+    playhead = engine.playhead()
+    for v in engine.voices:
+        ear = v.ear
+        if ear.tr is not None and not ear.held:
+            resume = ear.last_end + ear.gap_bars * v.bar_beats
+            if playhead >= resume - 2 * engine.config.lookahead * engine.tempo.bpm / 60.0:
+                _answer(engine, v, resume)
+
+
+def _key(engine: Any, v: Any, beat: float, h: Heard) -> None:
+    ear = v.ear
+    if ear.tr is None:
+        if not h.on:
+            return
+        _phrase_starts(engine, v, beat)
+    if h.on:
+        ear.held.add(h.pitch)
+        text = ear.tr.note_on(beat, h.pitch)
+    else:
+        ear.held.discard(h.pitch)
+        text = ear.tr.note_off(beat, h.pitch)
+        ear.last_end = max(ear.last_end, ear.tr.pos)
+    _write(engine, v, text)
+
+
+def _phrase_starts(engine: Any, v: Any, beat: float) -> None:
+    """The first key of a phrase: the grid is the voice's bar line at or before it."""
+    ear = v.ear
+    origin = v.bar_on_grid(beat)
+    if origin > beat:
+        origin -= v.bar_beats
+    ear.tr = Transcriber(v.key or "C", v.meter or "4/4", origin=origin)
+    ear.heard_text = ""
+    if ear.mode == "listen":
+        v.listening = True  # silent from the performer's first note
+        engine.scheduler.cut(beat, v.index)
+        for vi, ch, pitch in engine.sounding.release(v.index):
+            engine._note_off(engine.clock.now(), vi, ch, pitch)
+        v.origin = origin - float(v.interp.settled)
+
+
+def _write(engine: Any, v: Any, text: str) -> None:
+    """Feed the phrase's text to the voice's model, interpreter and automaton as if it had
+    written it; its notes are the performer's, so none is scheduled."""
+    if not text:
+        return
+    v.ear.heard_text += text
+    before = v.write_beat()
+    v.logits = engine.model.prefill(v.index, text)
+    v.track(text)
+    for ev in v.interp.feed(text):
+        if not isinstance(ev, NoteEvent):
+            v.place(ev, engine.playhead(), engine._soon, math.inf)
+    v.bar_written = None
+    if v.ear.mode == "accompany":  # it takes none of the voice's own time
+        v.origin += before - v.write_beat()
+
+
+def _answer(engine: Any, v: Any, at: float) -> None:
+    """The performer has left the gap: the phrase ends with rests to ``at`` and the voice
+    answers from there."""
+    ear = v.ear
+    _write(engine, v, ear.tr.flush(at))
+    ear.tr = None
+    ear.last_end = -math.inf
+    if ear.mode == "listen":
+        v.origin = at - float(v.interp.settled)
+        v.listening = False
