@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from livernn.clock import FakeClock
 from livernn.config import EngineConfig, VoiceConfig
 from livernn.engine import Engine
+from livernn.engine.listen import Heard
 from livernn.errors import LivernnError
 from livernn.osc import Command, Context, to_command
 from tests.support.scripted import ScriptedModel
@@ -25,6 +26,7 @@ from tests.support.stage import CheckingOutput
 
 T0 = 1000.0
 MAX_NOTE = 1.0
+KEYS = "(a key on --midi-in)"
 SCRIPTS = (
     "X:1\nT:Scale\nM:4/4\nL:1/4\nK:C\nCDEF|GABc|[CEG]4|C8-C4|z2 C/D/E/F/|\n",
     "X:2\nT:Low\nM:3/4\nL:1/8\nK:G\nG,2A,2B,2|(3cBA G2 c>d|e6|e12|\n",
@@ -83,6 +85,7 @@ def messages(voices: int):
         st.tuples(per_voice, st.just("mutate"), st.tuples(st.integers(1, 6), st.floats(0.2, 3)).map(list)),
         st.tuples(per_voice, st.sampled_from(["bookmark", "recall"]), st.sampled_from(["a", "b"]).map(lambda v: [v])),
         st.tuples(per_voice, st.sampled_from(["key/next", "meter/next"]), st.sampled_from(["Dmix", "6/8"]).map(lambda v: [v])),
+        st.tuples(per_voice, st.just("midi_in"), st.sampled_from(["listen", "accompany", "off", "deaf"]).map(lambda v: [v])),
     )  # fmt: skip
     invalid = st.tuples(
         per_voice,
@@ -90,7 +93,8 @@ def messages(voices: int):
         st.lists(num, max_size=3),
     )
     msg = st.one_of(valid_num, bare, text, header, forks, invalid)
-    return msg.map(lambda m: (f"{m[0]}/{m[1]}", m[2]))
+    keys = st.tuples(st.integers(40, 90), st.booleans()).map(lambda k: (KEYS, list(k)))
+    return st.one_of(msg.map(lambda m: (f"{m[0]}/{m[1]}", m[2])), keys)
 
 
 def storm(voices: int, max_size: int):
@@ -106,6 +110,10 @@ def run_storm(model, steps, voices: int, **kw) -> tuple[CheckingOutput, Engine, 
     ctx = Context(voices=voices, vocab=model.vocab)
     refused = 0
     for (address, args), wait in steps:
+        if address == KEYS:  # a performer's key on --midi-in (engine/listen.py)
+            eng.heard.append(Heard(clock.now(), args[0], args[1]))
+            eng.run_until(clock.now() + wait)
+            continue
         try:
             cmd = to_command(address, args, ctx)
         except LivernnError:
