@@ -96,22 +96,15 @@ class JackServer:
             raise AssertionError(f"jack_connect {src} {dst} failed: {r.stderr.strip()}")
 
     @contextlib.contextmanager
-    def midi_probe(self, name: str = "probe") -> Iterator[MidiProbe]:
-        """A JACK MIDI input port in this process (python-rtmidi via mido) recording events."""
+    def _backend(self):
+        """mido's JACK backend, this process's JACK clients on this server meanwhile."""
         import mido
 
         old = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
         os.environ["JACK_DEFAULT_SERVER"] = self.name
         os.environ["JACK_NO_START_SERVER"] = "1"
         try:
-            backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
-            probe = MidiProbe(name)
-            port = backend.open_input(name, virtual=True, client_name=name, callback=probe._on)
-            try:
-                probe.port_name = self.wait_for_port(f"{name}:")
-                yield probe
-            finally:
-                port.close()
+            yield mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
         finally:
             for k, v in old.items():
                 if v is None:
@@ -120,27 +113,27 @@ class JackServer:
                     os.environ[k] = v
 
     @contextlib.contextmanager
+    def midi_probe(self, name: str = "probe") -> Iterator[MidiProbe]:
+        """A JACK MIDI input port in this process (python-rtmidi via mido) recording events."""
+        with self._backend() as backend:
+            probe = MidiProbe(name)
+            port = backend.open_input(name, virtual=True, client_name=name, callback=probe._on)
+            try:
+                probe.port_name = self.wait_for_port(f"{name}:")
+                yield probe
+            finally:
+                port.close()
+
+    @contextlib.contextmanager
     def midi_keyboard(self, name: str = "keys") -> Iterator[object]:
         """A JACK MIDI output port in this process: a performer's keyboard (mido port)."""
-        import mido
-
-        old = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
-        os.environ["JACK_DEFAULT_SERVER"] = self.name
-        os.environ["JACK_NO_START_SERVER"] = "1"
-        try:
-            backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
+        with self._backend() as backend:
             port = backend.open_output(name, virtual=True, client_name=name)
             try:
                 self.wait_for_port(f"{name}:")
                 yield port
             finally:
                 port.close()
-        finally:
-            for k, v in old.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
 
 class MidiProbe:
