@@ -22,6 +22,12 @@ from livernn.osc import ADDRESSES, OUT_ADDRESSES, Context, to_command
 
 SENDER = ("127.0.0.1", 50000)  # where Max's udpsend sends from
 PATCH = Path(__file__).resolve().parents[1] / "patches" / "max" / "livernn.maxpat"
+# every control the patch must offer (issue 17 added listen mode, loop, rewind, mutate,
+# bookmark/recall and the constraint level)
+NEEDED = (
+    *("seed", "key", "meter", "temperature", "tempo", "start", "stop", "panic"),
+    *("midi_in", "loop", "rewind", "mutate", "bookmark", "recall", "constrain"),
+)
 
 # (inlets, outlets) Max gives each object; ``n`` is the number of arguments.
 UI_COUNTS = {
@@ -204,7 +210,7 @@ def sent_messages(patcher, boxes) -> list[tuple[str, str, list[Any]]]:
 def test_every_osc_message_is_one_the_server_accepts(patcher, boxes):
     sent = sent_messages(patcher, boxes)
     addresses = {a for _, a, _ in sent}
-    for needed in ("seed", "key", "meter", "temperature", "tempo", "start", "stop", "panic"):
+    for needed in NEEDED:
         assert f"/livernn/{needed}" in addresses, f"the patch never sends /livernn/{needed}"
     for box_id, address, args in sent:
         assert address in ADDRESSES, f"{box_id}: the server has no address {address}"
@@ -272,6 +278,29 @@ def test_note_wiring_into_makenote(boxes, graph):
     assert inlet_reached(1) == {1}
     assert inlet_reached(2) == {2}
     assert any(b.get("text") == "* 1000." for b in boxes.values()), "seconds must become ms"
+
+
+def test_confidence_is_shown(boxes, graph):
+    """/livernn/confidence (pitch, bits, voice) is routed and its bits reach a flonum."""
+    (route,) = by_class(boxes, "route")
+    addresses = route["text"].split()[1:]
+    assert "/livernn/confidence" in addresses
+    outlet = addresses.index("/livernn/confidence")
+    (unpack,) = [boxes[dst] for o, dst, _ in graph[route["id"]] if o == outlet]
+    assert unpack["text"].split()[0] == "unpack" and unpack["text"].split()[2] == "0."
+    shown = [boxes[dst]["maxclass"] for o, dst, _ in graph[unpack["id"]] if o == 1]
+    assert shown == ["flonum"], shown
+
+
+def test_menus_send_every_mode_the_server_knows(patcher, boxes):
+    """The listen-mode and constraint menus offer every value the server accepts."""
+    sent = sent_messages(patcher, boxes)
+    modes = {args[0] for _, a, args in sent if a == "/livernn/midi_in"}
+    levels = {args[0] for _, a, args in sent if a == "/livernn/constrain"}
+    assert modes == {"listen", "accompany", "off"}, modes
+    assert levels == {"none", "syntax", "meter"}, levels
+    loops = {args[0] for _, a, args in sent if a == "/livernn/loop"}
+    assert 0 in loops and len(loops) >= 2, "a loop and a way to end it"
 
 
 def test_atoms_parser():

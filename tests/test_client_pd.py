@@ -3,8 +3,8 @@
 The end-to-end test runs the SHIPPED patch inside a small wrapper (tests/pd/livernn_test.pd
 loads it as an abstraction and drives it through the receive names of its choosers, sliders
 and buttons)
-against a real ``livernn serve`` subprocess: Pd sends key, meter, temperature, tempo, seed and
-start, prints every note that comes back, and quits by itself after 12 notes. A second OSC
+against a real ``livernn serve`` subprocess: Pd sends key, meter, temperature, tempo, seed,
+start, a constraint level and a listen mode, prints every note that comes back, and quits by itself after 12 notes. A second OSC
 listener subscribed to the same server sees the same notes, and the server's /livernn/status
 shows the values Pd sent.
 """
@@ -14,17 +14,25 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections import defaultdict, deque
 from pathlib import Path
 
 import pytest
 
-from livernn.osc import ADDRESSES, OUT_ADDRESSES
+from livernn.osc import ADDRESSES, OUT_ADDRESSES, Context, to_command
 from tests.support import server
 
 ROOT = Path(__file__).resolve().parents[1]
 PATCH = ROOT / "patches" / "pd" / "livernn.pd"
 WRAPPER = ROOT / "tests" / "pd" / "livernn_test.pd"
 NOTE_RE = re.compile(r"^NOTE: (\S+) (\S+) (\S+)", re.M)
+SENDER = ("127.0.0.1", 50000)
+# every control the patch must offer (issue 17 added listen mode, loop, rewind, mutate,
+# bookmark/recall and the constraint level)
+NEEDED = (
+    *("seed", "key", "meter", "temperature", "tempo", "start", "stop", "panic"),
+    *("midi_in", "loop", "rewind", "mutate", "bookmark", "recall", "constrain"),
+)
 
 needs_pd = pytest.mark.skipif(
     shutil.which("pd") is None, reason="Pure Data is not installed (apt-get install puredata-core)"
@@ -68,13 +76,112 @@ def test_osc_addresses_are_ones_the_server_accepts():
     paths = {"/" + "/".join(f) for f in formats}
     for path in paths:
         assert path in ADDRESSES, f"the server has no address {path}"
-    for needed in ("seed", "key", "meter", "temperature", "tempo", "start", "stop", "panic"):
+    for needed in NEEDED:
         assert f"/livernn/{needed}" in paths, f"the patch never sends /livernn/{needed}"
-    # what comes back is routed by the names the server sends
+    # what comes back is routed by the names the server sends, the confidence among them
     routes = [b[4:] for b in boxes if b[0] == "obj" and b[3] == "route" and "note" in b[4:]]
     assert routes
     for name in routes[0]:
         assert f"/livernn/{name}" in OUT_ADDRESSES
+    assert "confidence" in routes[0], "the patch does not show /livernn/confidence"
+
+
+def pd_connections(text: str) -> list[tuple[int, int, int, int]]:
+    return [
+        tuple(int(w) for w in r.split()[2:6])  # type: ignore[misc]
+        for r in pd_records(text)
+        if r.startswith("#X connect ")
+    ]
+
+
+def pd_atom(word: str) -> float | str:
+    """One atom as Pd sends it: every number a float, the file's backslash escapes undone."""
+    word = re.sub(r"\\(.)", r"\1", word)
+    try:
+        return float(word)
+    except ValueError:
+        return word
+
+
+def pd_sent(text: str) -> dict[int, list[list[float | str]]]:
+    """For every [oscformat livernn NAME]: the argument lists the patch can feed it, from its
+    message boxes, its choosers' [list store] items and its sliders' ends (receives and
+    $-messages are followed no further). A message box that reaches oscformat with a
+    selector and no [list] on the way is an error in Pd ("no method"), so it fails here."""
+    boxes = pd_boxes(text)
+    into: dict[int, list[int]] = defaultdict(list)
+    for src, _, dst, _ in pd_connections(text):
+        into[dst].append(src)
+    sent: dict[int, list[list[float | str]]] = {}
+    for i, box in enumerate(boxes):
+        if box[0] != "obj" or box[3] != "oscformat":
+            continue
+        found: list[list[float | str]] = []
+        todo, seen = deque([(i, False)]), {(i, False)}
+        while todo:
+            node, listed = todo.popleft()
+            for src in into[node]:
+                b = boxes[src]
+                kind, words = b[0], b[3:]
+                if kind == "msg":
+                    if any("$" in w for w in words):
+                        continue
+                    args = [pd_atom(w) for w in words]
+                    if args[:1] == ["bang"]:
+                        found.append([])
+                        continue
+                    head = args[0] if args else None
+                    assert listed or not isinstance(head, str), (
+                        f"box {src} [{' '.join(words)}( reaches oscformat without [list]"
+                    )
+                    found.append(args)
+                    continue
+                if kind == "obj" and words[:2] == ["list", "store"]:
+                    found.extend([pd_atom(w)] for w in words[2:])
+                    continue
+                if kind == "obj" and words[0] == "hsl":
+                    found.extend([[float(words[3])], [float(words[4])]])
+                    continue
+                if kind == "obj" and words[0] == "bng":
+                    found.append([])
+                    continue
+                if kind == "obj" and words[0] == "t" and set(words[1:]) == {"b"}:
+                    found.append([])
+                    continue
+                if kind == "obj" and words[0] in ("r", "receive", "loadbang", "metro", "sel"):
+                    continue
+                state = (src, listed or (kind == "obj" and words == ["list"]))
+                if state not in seen:
+                    seen.add(state)
+                    todo.append(state)
+        sent[i] = found
+    return sent
+
+
+def test_every_osc_message_is_one_the_server_accepts():
+    """Each message a box can send, checked by the server's own validator; every oscformat's
+    output reaches [netsend]."""
+    text = PATCH.read_text()
+    boxes = pd_boxes(text)
+    (netsend,) = [i for i, b in enumerate(boxes) if b[0] == "obj" and b[3] == "netsend"]
+    out: dict[int, list[int]] = defaultdict(list)
+    for src, _, dst, _ in pd_connections(text):
+        out[src].append(dst)
+    checked = set()
+    for i, arg_lists in pd_sent(text).items():
+        address = "/" + "/".join(boxes[i][4:6])
+        todo, seen = deque([i]), {i}
+        while todo:
+            for dst in out[todo.popleft()]:
+                if dst not in seen:
+                    seen.add(dst)
+                    todo.append(dst)
+        assert netsend in seen, f"box {i} ({address}) never reaches netsend"
+        for args in arg_lists:
+            to_command(address, args, Context(), sender=SENDER)  # raises OscError: the reason
+            checked.add(address)
+    for needed in NEEDED:
+        assert f"/livernn/{needed}" in checked, f"no value of /livernn/{needed} was checked"
 
 
 @needs_pd
@@ -129,4 +236,5 @@ def test_shipped_patch_plays_a_real_server(livernn_server):
     # the sliders the wrapper moved reached the server
     assert status["tempo"] == pytest.approx(240.0)
     assert status["temperature"] == pytest.approx(0.8, abs=1e-6)
+    assert status["constrain"] == "syntax"  # a new control, sent through its receive name
     assert status["running"] == 0  # the wrapper pressed stop before quitting

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from livernn.osc import ADDRESSES, Context, to_command
 from tests.support import server
 from tests.support.sonicpi import sonic_pi
 
@@ -24,7 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 CLIENT = ROOT / "patches" / "sonic-pi" / "livernn.rb"
 PLAYED_RE = re.compile(r"synth :(\w+), \{note: ([\d.]+), amp: ([\d.]+)")
 
-pytestmark = [pytest.mark.slow, pytest.mark.sonicpi, pytest.mark.jack]
+# every control the file must offer (issue 17 added listen mode, loop, rewind, mutate,
+# bookmark/recall and the constraint level); its key and meter go in the seed's header
+NEEDED = (
+    *("seed", "temperature", "tempo", "start", "stop", "panic", "subscribe"),
+    *("midi_in", "loop", "rewind", "mutate", "bookmark", "recall", "constrain"),
+)
+OSC_RE = re.compile(r'^[#\s]*osc[ (]"(/livernn/[a-z_/]+)"((?:,\s*[^,#\n)]+)*)', re.M)
+SEND_RE = re.compile(r'^livernn_send_if_changed :\w+, "(/livernn/[a-z_/]+)", (\w+)', re.M)
+SENDER = ("127.0.0.1", 4560)
 
 
 @pytest.fixture
@@ -48,6 +57,40 @@ def played(sp) -> list[tuple[str, int, float]]:
     ]
 
 
+def literal(text: str):
+    """A Ruby literal as the file writes it: a string, an integer or a float."""
+    text = text.strip()
+    if text.startswith('"'):
+        return text.strip('"')
+    return float(text) if "." in text else int(text)
+
+
+def sent_messages(code: str) -> list[tuple[str, list]]:
+    """(address, args) of every message the file sends or offers in a comment to uncomment:
+    ``osc "/livernn/x", literal, ...`` lines and ``livernn_send_if_changed`` of a setting
+    (the seed, built by a helper, is checked by the end-to-end test)."""
+    sent = [(a, [literal(x) for x in args.split(",")[1:]]) for a, args in OSC_RE.findall(code)]
+    for address, value in SEND_RE.findall(code):
+        if value.startswith("livernn_header"):
+            continue
+        sent.append((address, [literal(setting(code, value))]))
+    return sent
+
+
+def test_every_message_is_one_the_server_accepts():
+    code = CLIENT.read_text()
+    sent = sent_messages(code)
+    addresses = set(re.findall(r'"(/livernn/[a-z_/]+)"', code))  # the seed, start, stop too
+    for needed in NEEDED:
+        assert f"/livernn/{needed}" in addresses, f"the file never sends /livernn/{needed}"
+    for address, args in sent:
+        assert address in ADDRESSES, f"the server has no address {address}"
+        to_command(address, args, Context(), sender=SENDER)  # raises OscError with the reason
+    assert re.search(r'^\s*\S.*sync "/osc\*/livernn/confidence"', code, re.M), (
+        "the file does not read /livernn/confidence"
+    )
+
+
 def wait_until(predicate, timeout: float, server=None) -> bool:
     """Poll ``predicate`` (reading the server client's socket meanwhile) until it holds."""
     deadline = time.monotonic() + timeout
@@ -66,6 +109,9 @@ def status(s) -> dict:
     return dict(zip(args[::2], args[1::2], strict=True))
 
 
+@pytest.mark.slow
+@pytest.mark.sonicpi
+@pytest.mark.jack
 def test_shipped_file_plays_notes_from_a_real_server(livernn_server, tmp_path):
     s = livernn_server
     code = CLIENT.read_text()

@@ -589,12 +589,12 @@
     "box": {
      "id": "obj-31",
      "maxclass": "newobj",
-     "numinlets": 5,
-     "numoutlets": 5,
+     "numinlets": 6,
+     "numoutlets": 6,
      "patching_rect": [
       500.0,
       575.0,
-      420.0,
+      540.0,
       22.0
      ],
      "outlettype": [
@@ -602,9 +602,10 @@
       "",
       "",
       "",
+      "",
       ""
      ],
-     "text": "route /livernn/note /livernn/tune /livernn/error /livernn/pong"
+     "text": "route /livernn/note /livernn/tune /livernn/error /livernn/pong /livernn/confidence"
     }
    },
    {
@@ -888,6 +889,321 @@
       420.0,
       20.0
      ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-100",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      500.0,
+      205.0,
+      480.0,
+      20.0
+     ],
+     "text": "LISTEN to --midi-in (listen, accompany, off) and CONSTRAIN the sampler"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-101",
+     "maxclass": "umenu",
+     "numinlets": 1,
+     "numoutlets": 3,
+     "patching_rect": [
+      500.0,
+      230.0,
+      100.0,
+      22.0
+     ],
+     "outlettype": [
+      "int",
+      "",
+      ""
+     ],
+     "items": [
+      "listen",
+      ",",
+      "accompany",
+      ",",
+      "off"
+     ],
+     "parameter_enable": 0
+    }
+   },
+   {
+    "box": {
+     "id": "obj-102",
+     "maxclass": "umenu",
+     "numinlets": 1,
+     "numoutlets": 3,
+     "patching_rect": [
+      680.0,
+      230.0,
+      100.0,
+      22.0
+     ],
+     "outlettype": [
+      "int",
+      "",
+      ""
+     ],
+     "items": [
+      "none",
+      ",",
+      "syntax",
+      ",",
+      "meter"
+     ],
+     "parameter_enable": 0
+    }
+   },
+   {
+    "box": {
+     "id": "obj-103",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      500.0,
+      260.0,
+      161.0,
+      22.0
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "prepend /livernn/midi_in"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-104",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      680.0,
+      290.0,
+      175.0,
+      22.0
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "prepend /livernn/constrain"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-105",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      500.0,
+      330.0,
+      480.0,
+      20.0
+     ],
+     "text": "FORK THE STATE - each from the next bar line (bars back; mutate: bars, temperature)"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-106",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      500.0,
+      355.0,
+      105.0,
+      22.0
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "/livernn/loop 2"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-107",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      615.0,
+      355.0,
+      105.0,
+      22.0
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "/livernn/loop 4"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-108",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      730.0,
+      355.0,
+      105.0,
+      22.0
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "/livernn/loop 0"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-109",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      500.0,
+      385.0,
+      120.0,
+      22.0
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "/livernn/rewind 1"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-110",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      630.0,
+      385.0,
+      150.0,
+      22.0
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "/livernn/mutate 2 1.3"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-111",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      500.0,
+      415.0,
+      135.0,
+      22.0
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "/livernn/bookmark a"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-112",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      645.0,
+      415.0,
+      120.0,
+      22.0
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "/livernn/recall a"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-113",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      850.0,
+      355.0,
+      140.0,
+      20.0
+     ],
+     "text": "loop 0 ends the loop"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-114",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 3,
+     "patching_rect": [
+      760.0,
+      710.0,
+      91.0,
+      22.0
+     ],
+     "outlettype": [
+      "int",
+      "float",
+      "int"
+     ],
+     "text": "unpack 0 0. 0"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-115",
+     "maxclass": "flonum",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "patching_rect": [
+      760.0,
+      740.0,
+      60.0,
+      22.0
+     ],
+     "outlettype": [
+      "",
+      "bang"
+     ],
+     "parameter_enable": 0
+    }
+   },
+   {
+    "box": {
+     "id": "obj-116",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      825.0,
+      740.0,
+      170.0,
+      20.0
+     ],
+     "text": "confidence: bits (high = unsure)"
     }
    }
   ],
@@ -1368,6 +1684,162 @@
      ],
      "destination": [
       "obj-4",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-101",
+      1
+     ],
+     "destination": [
+      "obj-103",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-103",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-102",
+      1
+     ],
+     "destination": [
+      "obj-104",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-104",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-106",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-107",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-108",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-109",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-110",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-111",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-112",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-31",
+      4
+     ],
+     "destination": [
+      "obj-114",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-114",
+      1
+     ],
+     "destination": [
+      "obj-115",
       0
      ]
     }

@@ -23,6 +23,10 @@ livernn_temperature = 0.9     # 0.2 safe and repetitive ... 1.0 as trained ... 1
 livernn_tempo       = 120     # BPM (quarter notes per minute)
 livernn_synth       = :pluck  # try :piano, :blade, :tb303, :kalimba, :dtri
 livernn_midi        = false   # true: also play each note on a MIDI synth (channel 1)
+livernn_listen      = "listen"  # --midi-in keyboard: "listen" (answers after you play),
+                                #   "accompany" (plays on, steered by you) or "off"
+livernn_constrain   = "meter" # what the sampler lets the model write: "none", "syntax", "meter"
+livernn_loop        = 0       # loop the last 2, 4 ... bars exactly from the next bar; 0 plays on
 livernn_resend      = false   # true: send everything again (after restarting the server)
 
 use_osc livernn_host, livernn_port
@@ -52,6 +56,9 @@ livernn_send_if_changed :livernn_sent_temperature, "/livernn/temperature", liver
 livernn_send_if_changed :livernn_sent_tempo, "/livernn/tempo", livernn_tempo.to_f
 livernn_send_if_changed :livernn_sent_seed, "/livernn/seed",
   livernn_header(livernn_key, livernn_meter) + livernn_opening
+livernn_send_if_changed :livernn_sent_listen, "/livernn/midi_in", livernn_listen
+livernn_send_if_changed :livernn_sent_constrain, "/livernn/constrain", livernn_constrain
+livernn_send_if_changed :livernn_sent_loop, "/livernn/loop", livernn_loop.to_i
 
 unless get(:livernn_sent_playing) == livernn_playing && !livernn_resend
   osc(livernn_playing ? "/livernn/start" : "/livernn/stop")
@@ -59,6 +66,11 @@ unless get(:livernn_sent_playing) == livernn_playing && !livernn_resend
 end
 # osc "/livernn/panic"                # uncomment and Run: silence until /livernn/start
 # osc "/livernn/prime", "|:d2"        # uncomment and Run: steer the running tune
+# Fork the model's state (each from the next bar line): uncomment one line and Run.
+# osc "/livernn/rewind", 1            # go on from 1 bar back, sampled afresh
+# osc "/livernn/mutate", 2, 1.3       # play again from 2 bars back at temperature 1.3
+# osc "/livernn/bookmark", "a"        # name this moment "a" ...
+# osc "/livernn/recall", "a"          # ... and come back to it later
 
 live_loop :livernn_notes do
   use_real_time                       # play as soon as the note arrives
@@ -68,4 +80,12 @@ live_loop :livernn_notes do
   if livernn_midi
     midi pitch, velocity: velocity, sustain: seconds, channel: 1
   end
+end
+
+# How sure the model was of each note: its entropy in bits (high: unsure), right after the note.
+# Live code can read it, e.g.  play :e5 if get(:livernn_bits).to_f > 2
+live_loop :livernn_confidence do
+  use_real_time
+  _pitch, bits, _voice = sync "/osc*/livernn/confidence"
+  set :livernn_bits, bits
 end
