@@ -86,6 +86,7 @@ class EngineConfig:
     # a control the performer changes (sampling, constraint, key, meter) cuts a repeat being
     # replayed at the next bar line, so it is heard there (issue 17); False: repeats play out
     follow_repeats: bool = True
+    midi_thru: bool = False  # the performer's --midi-in notes go out too (voice 1's channel)
     max_repeat_beats: float = 64.0  # a longer :| section plays on: bounds how far ahead a voice is
     realtime: bool = False  # ask the OS for real-time priority (SCHED_FIFO) for the engine
     # how the interpreter plays (graces, backing, swing, stagger: livernn/abc/state.py);

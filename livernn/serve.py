@@ -102,6 +102,7 @@ def build_config(args: argparse.Namespace):
         realtime=args.realtime,
         expand_repeats=not args.no_repeats and args.repeats != "off",
         follow_repeats=args.repeats == "follow",
+        midi_thru=args.midi_thru,
         feel=feel,
     ).validate()
     from livernn.outputs.subscribers import parse_networks

@@ -186,6 +186,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "into the voices as ABC (/livernn/midi_in listen|accompany|off; default listen)",
     )
     g.add_argument(
+        "--midi-thru",
+        action="store_true",
+        help="with --midi-in: the performer's notes also go to the outputs (voice 1's channel)",
+    )
+    g.add_argument(
         "--realtime",
         action="store_true",
         help="real-time (SCHED_FIFO) priority for the engine and OSC threads where allowed",

@@ -168,3 +168,29 @@ def test_our_own_notes_coming_back_are_not_heard():
     eng.heard.append(Heard(clock.now(), pitch, False))
     eng.run_until(clock.now() + 0.01)
     assert pitch not in eng.ignored
+
+
+def test_midi_thru_plays_the_performer_and_panic_silences_it():
+    """--midi-thru: each key goes out at once on voice 1's channel, with its note-off; one
+    held at panic is released; our own thru note played back in is not heard again."""
+    from livernn.engine.listen import Heard
+
+    eng, rec, clock = engine(REEL)
+    eng = Engine(
+        eng.model, [rec], EngineConfig(voices=eng.config.voices, midi_thru=True), clock=clock
+    )
+    eng.run_until(T0 + 1.0)
+    t = clock.now()
+    eng.heard.append(Heard(t, 50, True, 70))
+    eng.run_until(t + 0.001)
+    thru = [s for s in rec.notes("on") if s.pitch == 50 and s.t >= t]
+    assert len(thru) == 1 and thru[0].velocity == 70 and thru[0].channel == 1
+    eng.heard.append(Heard(clock.now(), 50, True))  # the same note, looped back at once
+    eng.run_until(clock.now() + 0.001)
+    assert len([s for s in rec.notes("on") if s.pitch == 50 and s.t >= t]) == 1
+    eng.submit(Command("panic"))
+    eng.run_until(clock.now() + 0.01)
+    assert rec.sounding() == {}
+    eng.heard.append(Heard(clock.now(), 50, False))  # its key comes up after the panic
+    eng.run_until(clock.now() + 0.01)
+    assert len(rec.notes("on")) == len(rec.notes("off"))

@@ -13,6 +13,7 @@ line by each voice's ``origin``.
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import math
 import time
@@ -74,6 +75,8 @@ class Engine(Sending):
         self.bookmarks: dict[str, dict[int, fork.Snapshot]] = {}  # name -> voice -> state
         self.heard = listen.queue()  # the performer's keys (--midi-in), from any thread
         self.ignored: set[int] = set()  # pitches heard that were our own notes coming back
+        self.thru: dict[int, int] = {}  # --midi-thru: pitch -> its id in ``sounding``
+        self.thru_ids = itertools.count(-1, -1)  # below the scheduler's ids
         self.masks = MaskCache(self.vocab.chars)  # one cache of constraint masks for all voices
         self.voices = [
             Voice(i, vc, factory(), config.seeds_per_second, self.masks)

@@ -33,6 +33,7 @@ class Heard:
     t: float  # engine clock seconds, when it arrived
     pitch: int
     on: bool
+    velocity: int = 90
 
 
 class Ear:
@@ -62,6 +63,8 @@ def hear_all(engine: Any) -> None:
         if not h.on and h.pitch in engine.ignored:
             engine.ignored.discard(h.pitch)
             continue
+        if engine.config.midi_thru:
+            _thru(engine, h)
         beat = engine.tempo.beat_at(h.t)
         for v in engine.voices:
             if v.ear.mode != "off":
@@ -73,6 +76,27 @@ def hear_all(engine: Any) -> None:
             resume = ear.last_end + ear.gap_bars * v.bar_beats
             if playhead >= resume - 2 * engine.config.lookahead * engine.tempo.bpm / 60.0:
                 _answer(engine, v, resume)
+
+
+def _thru(engine: Any, h: Heard) -> None:
+    """``--midi-thru``: the performer's key to the outputs at once, on voice 1's channel,
+    held in the registry of sounding notes like the engine's own (panic, stop and the note
+    cap end it; played back into --midi-in it is our own note: not heard again)."""
+    ch, now = engine.voices[0].cfg.channel, engine.clock.now()
+    if h.on:
+        nid = next(engine.thru_ids)
+        if engine.sounding.on(nid, 0, ch, h.pitch, now):
+            engine._note_off(now, 0, ch, h.pitch)
+        old = engine.thru.get(h.pitch)
+        if old is not None and engine.sounding.off(old) is not None:
+            engine._note_off(now, 0, ch, h.pitch)
+        engine.thru[h.pitch] = nid
+        on = (now, 0, ch, h.pitch, max(1, min(127, h.velocity)), engine.config.max_note)
+        engine._each(engine.sinks, "note_on", lambda s: s.note_on(*on))
+    else:
+        nid = engine.thru.pop(h.pitch, None)
+        if nid is not None and engine.sounding.off(nid) is not None:
+            engine._note_off(now, 0, ch, h.pitch)
 
 
 def _key(engine: Any, v: Any, beat: float, h: Heard) -> None:

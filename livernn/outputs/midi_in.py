@@ -36,7 +36,7 @@ def open_midi_in(
 
     def received(msg) -> None:
         if msg.type == "note_on":
-            heard.append(Heard(now(), msg.note, msg.velocity > 0))
+            heard.append(Heard(now(), msg.note, msg.velocity > 0, msg.velocity))
         elif msg.type == "note_off":
             heard.append(Heard(now(), msg.note, False))
         else:
