@@ -194,3 +194,23 @@ def test_midi_thru_plays_the_performer_and_panic_silences_it():
     eng.heard.append(Heard(clock.now(), 50, False))  # its key comes up after the panic
     eng.run_until(clock.now() + 0.01)
     assert len(rec.notes("on")) == len(rec.notes("off"))
+
+
+def test_in_accompany_mode_the_voice_plays_on_and_the_phrase_steers_it():
+    from livernn.engine.listen import Heard
+
+    eng, rec, clock = engine(REEL)
+    eng.submit(Command("midi_in", "accompany"))
+    eng.run_until(T0 + 3.0)
+    t = clock.now()
+    for i, p in enumerate([67, 71, 74, 79]):  # G B d g
+        for when, on in ((t + 0.25 * i + 0.01, True), (t + 0.25 * i + 0.2, False)):
+            eng.run_until(when)
+            eng.heard.append(Heard(when, p, on))
+    eng.run_until(t + 3.0)
+    v = eng.voices[0]
+    assert not v.listening and v.ear.mode == "accompany"
+    assert "GBdg" in v.ear.heard_text.replace("|", "").replace("\n", "")
+    assert "GBdg" in rec.text_of().replace("|", "").replace("\n", "")  # in its own text
+    ours = [s.t for s in rec.notes("on") if t < s.t < t + 1.0]
+    assert ours  # it kept playing while the performer did

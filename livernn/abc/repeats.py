@@ -60,7 +60,7 @@ class RepeatMachine:
 
     __slots__ = (
         "tape", "n", "conv", "pc", "pass_", "expect", "maxpass", "save", "save_w",
-        "shift", "skipping", "skip_w", "f_expect", "f_nplays", "f_rep", "f_rep_kind",
+        "shift", "skipping", "skip_w", "skipped", "f_expect", "f_nplays", "f_rep", "f_rep_kind",
         "f_rep_w", "overflow", "parts", "max_section", "marks",
     )  # fmt: skip
 
@@ -79,6 +79,9 @@ class RepeatMachine:
         self.shift = 0.0  # played beat = written beat + shift
         self.skipping = False  # inside an ending that this pass does not play
         self.skip_w = 0.0
+        # the written beats the last skipped ending covered: a note held open from inside it
+        # (a broken rhythm waiting for its pair) is settled after the skip, and stays unheard
+        self.skipped = (0.0, 0.0)
         self.f_expect = 0
         self.f_nplays = 0
         self.f_rep = -1  # where a missing |: would go (-1: the tune start)
@@ -93,6 +96,7 @@ class RepeatMachine:
         new.pass_, new.expect, new.maxpass = self.pass_, self.expect, self.maxpass
         new.save, new.save_w, new.shift = self.save, self.save_w, self.shift
         new.skipping, new.skip_w, new.overflow = self.skipping, self.skip_w, self.overflow
+        new.skipped = self.skipped
         new.f_expect, new.f_nplays, new.f_rep = self.f_expect, self.f_nplays, self.f_rep
         new.f_rep_kind, new.f_rep_w = self.f_rep_kind, self.f_rep_w
         new.parts, new.max_section, new.marks = self.parts, self.max_section, self.marks
@@ -113,7 +117,8 @@ class RepeatMachine:
     def note(self, pitch: int, onset: float, duration: float) -> float | None:
         """A note at written beat ``onset``: its played onset when it is heard now, None
         inside an ending this pass skips."""
-        played = None if self.skipping else onset + self.shift
+        lo, hi = self.skipped
+        played = None if self.skipping or lo <= onset < hi else onset + self.shift
         if self.overflow or self.n >= MAX_TAPE:
             self._append((0, pitch, onset, duration))
         else:  # (self._append, inlined: once per note)
@@ -204,6 +209,7 @@ class RepeatMachine:
             if kind in _STOPS:  # the skipped ending ends here; this bar is skipped too
                 self.skipping = False
                 self.shift -= beat - self.skip_w
+                self.skipped = (self.skip_w, beat)
             return
         if kind == BAR_REP:
             self._start(idx, beat)
