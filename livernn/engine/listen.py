@@ -4,8 +4,8 @@ docs/DESIGN.md). Runs on the engine's thread: the MIDI input's callback only que
 
 Modes per voice (``/livernn/midi_in s``): ``listen`` (the voice falls silent when the
 performer starts and answers, continuing the phrase, once the performer has left a gap of
-``gap_bars`` bars), ``accompany`` (it plays on; the phrase goes into its state as if it
-had written it, taking no time of its own), ``off``. Notes the engine itself is sounding
+``gap_bars`` bars), ``accompany`` (it plays on; the model reads the phrase, so what it
+writes next follows the performer, while its own text goes on unbroken), ``off``. Notes the engine itself is sounding
 never count as input (a MIDI loop back into ``--midi-in``).
 """
 
@@ -137,15 +137,17 @@ def _write(engine: Any, v: Any, text: str) -> None:
     if not text:
         return
     v.ear.heard_text += text
-    before = v.write_beat()
     v.logits = engine.model.prefill(v.index, text)
+    if v.ear.mode == "accompany":
+        # the model reads it (its next characters follow the performer); the voice's own
+        # text, interpreter and automaton go on where they were: it plays on unbroken
+        v.new_text.append(text)
+        return
     v.track(text)
     for ev in v.interp.feed(text):
         if not isinstance(ev, NoteEvent):
             v.place(ev, engine.playhead(), engine._soon, math.inf)
     v.bar_written = None
-    if v.ear.mode == "accompany":  # it takes none of the voice's own time
-        v.origin += before - v.write_beat()
 
 
 def _answer(engine: Any, v: Any, at: float) -> None:
