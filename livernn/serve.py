@@ -178,9 +178,10 @@ def install_signals(server) -> dict:
 
     def on_tstp(signum, frame) -> None:
         server.suspend()
-        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTSTP)  # stops here until SIGCONT
-        signal.signal(signal.SIGTSTP, on_tstp)
+        # SIGSTOP, not SIGTSTP again: the kernel discards SIGTSTP's default stop in an
+        # orphaned process group (livernn started from a script that has exited), SIGSTOP
+        # always stops; the shell's fg sends SIGCONT either way
+        os.kill(os.getpid(), signal.SIGSTOP)  # stops here until SIGCONT
         server.resume()
 
     def on_cont(signum, frame) -> None:
