@@ -60,14 +60,12 @@ def follow(engine: Engine, targets: list[Voice]) -> None:
     stops its scheduled music at its next bar line; what it writes next (under the new
     control) plays from there. The text is not touched: the model goes on from where it
     was, the replay is cut short."""
-    now = engine.clock.now()
-    horizon = engine.tempo.beat_at(now + engine.config.lookahead)
-    soon = engine.tempo.beat_at(now + 2 * engine.config.guard)
+    horizon = engine._horizon(engine.clock.now())
     for v in targets:
         ahead = v.write_beat()
         if not v.running or ahead <= horizon:
             continue
-        at = v.bar_on_grid(soon)
+        at = fork.next_bar(engine, v)
         if at < ahead:
             engine.scheduler.cut(at, v.index)
             v.cut_to(at)

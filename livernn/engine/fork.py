@@ -20,7 +20,6 @@ import numpy as np
 
 from livernn.constrain.automaton import make
 from livernn.errors import LivernnError
-from livernn.sampling import SamplingParams
 
 RING = 64  # bar lines remembered per voice
 MAX_BOOKMARKS = 64  # named states kept (the oldest goes first)
@@ -39,7 +38,6 @@ class Snapshot:
     constraint: tuple | None  # the automaton's slots (None: unconstrained)
     level: str
     rng: dict
-    params: SamplingParams
     text: tuple[str, str, bool]  # tail, line, in_header
     tune: tuple[str, str, str, float | None, float, int]  # title, key, meter, Q, bar beats, tunes
 
@@ -52,10 +50,6 @@ class Forks:
         self.loop: Snapshot | None = None  # the snapshot the loop goes back to
         self.loop_start = 0.0  # global beat where the current round began
         self.loop_beats = 0.0  # a round's length (the loop's bars on the voice's grid)
-
-    def clear(self) -> None:
-        self.ring.clear()
-        self.loop = None
 
     def back(self, bars: int, at: float) -> Snapshot:
         """The snapshot ``bars`` bar lines before the bar line at global beat ``at``."""
@@ -79,7 +73,6 @@ def take(v: Any, model: Any, beat: float) -> Snapshot:
         constraint=None if a is None else a._snapshot(),
         level=v.cfg.constrain,
         rng=copy.deepcopy(v.rng.bit_generator.state),
-        params=v.params,
         text=(v.tail, v.line, v.in_header),
         tune=(v.title, v.key, v.meter, v.tune_tempo, v.bar_beats, v.tunes),
     )
@@ -136,8 +129,7 @@ def start_loop(engine: Any, v: Any, snap: Snapshot, at: float, bars: int) -> Non
 def next_bar(engine: Any, v: Any) -> float:
     """The bar line (on the voice's grid) where a fork takes effect: the next one that can
     still be sent on time."""
-    now = engine.clock.now()
-    return v.bar_on_grid(engine.tempo.beat_at(now + 2 * engine.config.guard))
+    return v.bar_on_grid(engine._soon())
 
 
 def go_back(engine: Any, targets: list, bars: int) -> list[tuple[Any, Snapshot, float]]:

@@ -2,7 +2,7 @@
 voices as ABC (livernn/transcribe.py), so the model knows what was played (see
 docs/DESIGN.md). Runs on the engine's thread: the MIDI input's callback only queues.
 
-Modes per voice (``/livernn/midi_in s``): ``listen`` (the voice falls silent when the
+Modes per voice (``/livernn/midi_in s``, ``livernn.osc.MIDI_IN_MODES``): ``listen`` (the voice falls silent when the
 performer starts and answers, continuing the phrase, once the performer has left a gap of
 ``gap_bars`` bars), ``accompany`` (it plays on; the model reads the phrase, so what it
 writes next follows the performer, while its own text goes on unbroken), ``off``. Notes the engine itself is sounding
@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from livernn.abc.events import NoteEvent
-from livernn.osc import MIDI_IN_MODES as MODES  # the one list of modes
 from livernn.transcribe import Transcriber
 
-__all__ = ["MODES", "Ear", "Heard", "hear_all", "queue"]
+__all__ = ["Ear", "Heard", "hear_all", "queue"]
 
 ECHO = 0.05  # s: a note-on of a pitch we struck this recently is our own, come back
 MAX_QUEUED = 4096  # incoming MIDI messages waiting for the engine (the oldest go first)
