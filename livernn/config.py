@@ -64,6 +64,27 @@ class VoiceConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncConfig:
+    """In time with the band (issue 11, livernn/sync): Link, MIDI clock, output latencies."""
+
+    link: bool = False  # join the Ableton Link session at start (--link; the [link] extra)
+    quantum: float | None = None  # beats of the grid; None: the bar of the current meter
+    clock_out: bool = False  # 24 ticks a beat + Start/Stop/Continue on the MIDI output
+    clock_in: str | None = None  # follow the MIDI clock on the input whose name contains this
+    midi_latency: float = 0.0  # seconds the MIDI output (and --synth) is sent ahead
+    osc_latency: float = 0.0  # seconds the OSC note echo is sent ahead
+
+    def validate(self) -> SyncConfig:
+        if self.quantum is not None:
+            L.QUANTUM.check(self.quantum)
+        L.LATENCY.check(self.midi_latency * 1000, "--midi-latency")
+        L.LATENCY.check(self.osc_latency * 1000, "--osc-latency")
+        if self.link and self.clock_in is not None:
+            raise ConfigError("--link and --clock-in cannot both set the beat: choose one")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
 class EngineConfig:
     """Timing and generation of the engine."""
 
@@ -88,7 +109,10 @@ class EngineConfig:
     follow_repeats: bool = True
     midi_thru: bool = False  # the performer's --midi-in notes go out too (voice 1's channel)
     max_repeat_beats: float = 64.0  # a longer :| section plays on: bounds how far ahead a voice is
-    realtime: bool = False  # ask the OS for real-time priority (SCHED_FIFO) for the engine
+    # ask the OS for real-time priority (SCHED_FIFO) for the engine thread; refused: one
+    # notice and normal priority
+    realtime: bool = True
+    sync: SyncConfig = SyncConfig()
     # how the interpreter plays (graces, backing, swing, stagger: livernn/abc/state.py);
     # expand_repeats and max_repeat_beats above override its own
     feel: InterpreterOptions = InterpreterOptions()
@@ -106,6 +130,7 @@ class EngineConfig:
                 f"quantize must be one of {', '.join(QUANTIZE)}, not {self.quantize!r}"
             )
         L.MAX_NOTE.check(self.max_note)
+        self.sync.validate()
         if self.steps_per_tick < 1 or self.silent_chars < 1:
             raise ConfigError("steps per tick and silent chars must be >= 1")
         return self

@@ -72,6 +72,8 @@ VOICES = Limit("--voices", 1, 64, integer=True)
 BARS_BACK = Limit("bars back", 1, 64, integer=True)  # rewind, mutate (engine/fork.py RING)
 LOOP_BARS = Limit("loop bars", 0, 64, integer=True)  # 0 ends the loop
 LOOKAHEAD = Limit("lookahead", 0.0, 2.0, lo_open=True, unit="s")
+QUANTUM = Limit("--quantum", 0.0, 64.0, lo_open=True, unit="beats")  # Link's quantum
+LATENCY = Limit("latency", 0.0, 1000.0, unit="ms")  # an output sent this much ahead
 MAX_NOTE = Limit("max note length", 0.05, 600.0, unit="s")
 LISTEN_PORT = Limit("--osc-port", 0, 65535, integer=True)  # 0: any free port
 PORT = Limit("port", 1, 65535, integer=True)

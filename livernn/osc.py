@@ -140,6 +140,19 @@ ADDRESSES: dict[str, Address] = {
             "stop sending the out messages there",
             per_voice=False,
         ),
+        _a("link", [_r("on", L.SWITCH)], "join (1) or leave (0) the Link session", per_voice=False),
+        _a(
+            "midi_latency",
+            [_r("ms", L.LATENCY)],
+            "send MIDI (and --synth) this many ms ahead",
+            per_voice=False,
+        ),
+        _a(
+            "osc_latency",
+            [_r("ms", L.LATENCY)],
+            "send the note echo this many ms ahead",
+            per_voice=False,
+        ),
         _a("ping", [], "reply /livernn/pong", per_voice=False),
         _a("status", [], "reply /livernn/status name value ...", per_voice=False),
     )

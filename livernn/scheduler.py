@@ -132,6 +132,14 @@ class Scheduler:
                 self._pending_off[nid] = at_beat
                 heapq.heappush(self._heap, (at_beat, OFF, next(self._seq), nid))
 
+    def skip(self, before: float) -> None:
+        """Notes not yet started that start before beat ``before`` are not played (the beat
+        line jumped over them); sounding notes end as planned."""
+        for nid in [n for n in self._pending_on if self._notes[n].on_beat < before]:
+            self._pending_on.discard(nid)
+            self._pending_off.pop(nid, None)
+            del self._notes[nid]
+
     def pending(self, voice: int | None = None) -> list[Note]:
         """Notes not yet started (for views and tests)."""
         return sorted(

@@ -12,8 +12,12 @@ import argparse
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from livernn.serve_args import add_arguments
+
+if TYPE_CHECKING:
+    from livernn.config import SyncConfig
 
 __all__ = ["add_arguments", "build_config", "run"]
 
@@ -99,12 +103,15 @@ def build_config(args: argparse.Namespace):
         quantize=args.quantize,
         max_note=args.max_note,
         autostart=args.autostart,
-        realtime=args.realtime,
+        realtime=not args.no_realtime,
+        sync=sync_config(args),
         expand_repeats=not args.no_repeats and args.repeats != "off",
         follow_repeats=args.repeats == "follow",
         midi_thru=args.midi_thru,
         feel=feel,
     ).validate()
+    if engine.sync.clock_out and args.no_midi:
+        raise ConfigError("--clock-out sends MIDI clock on the MIDI output: drop --no-midi")
     from livernn.outputs.subscribers import parse_networks
 
     try:
@@ -277,3 +284,21 @@ def run(args: argparse.Namespace) -> int:
             _say(f"error: the recording {rec.path} was not written completely (see above)")
             return 1
     return 0
+
+
+def sync_config(args: argparse.Namespace) -> SyncConfig:
+    """The ``SyncConfig`` of the flags; ``--link`` without the binding is a one-line error."""
+    from livernn.config import SyncConfig
+
+    if args.link:
+        from livernn.sync.link import load_link
+
+        load_link()
+    return SyncConfig(
+        link=args.link,
+        quantum=args.quantum,
+        clock_out=args.clock_out,
+        clock_in=args.clock_in,
+        midi_latency=args.midi_latency / 1000.0,
+        osc_latency=args.osc_latency / 1000.0,
+    ).validate()

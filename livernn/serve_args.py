@@ -190,9 +190,47 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --midi-in: the performer's notes also go to the outputs (voice 1's channel)",
     )
+    g.add_argument("--realtime", action="store_true", help=argparse.SUPPRESS)  # the default now
     g.add_argument(
-        "--realtime",
+        "--no-realtime",
         action="store_true",
-        help="real-time (SCHED_FIFO) priority for the engine and OSC threads where allowed",
+        help="normal priority (default: real-time SCHED_FIFO for the engine and OSC threads "
+        "where the system allows, one notice where not)",
+    )
+
+    g = p.add_argument_group("in time with the band")
+    g.add_argument(
+        "--link",
+        action="store_true",
+        help="join the Ableton Link session: its tempo, phase, start/stop "
+        "(pip install 'livernn[link]'; /livernn/link 1|0)",
+    )
+    g.add_argument(
+        "--quantum",
+        type=float,
+        metavar="BEATS",
+        help="Link quantum and bar grid in beats (default: the bar of the current meter)",
+    )
+    g.add_argument(
+        "--clock-out",
+        action="store_true",
+        help="send MIDI clock (24 a beat) and Start/Stop/Continue on the MIDI output",
+    )
+    g.add_argument(
+        "--clock-in", metavar="PORT", help="follow the MIDI clock of the input matching PORT"
+    )
+    g.add_argument(
+        "--midi-latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="send MIDI (and --synth) this many ms early (/livernn/midi_latency)",
+    )
+    g.add_argument(
+        "--osc-latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="send the OSC note echo this many ms early (/livernn/osc_latency)",
     )
     p.add_argument("--quiet", action="store_true", help="no live view and no tune log")

@@ -36,13 +36,16 @@ MAX_SENDERS = 256  # OSC senders whose error-reply rate is tracked
 SWITCH_INTERVAL = 0.0005
 
 
-def set_realtime(priority: int = 20) -> bool:
-    """Give the calling thread SCHED_FIFO priority (Linux; needs the right); False if refused."""
+def set_realtime(priority: int = 20, notice: bool = True) -> bool:
+    """Give the calling thread SCHED_FIFO priority (Linux; needs the right, e.g. root or
+    rtprio in limits.conf); False when refused, with one notice (``--no-realtime`` asks for
+    none)."""
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
         return True
     except (AttributeError, OSError) as e:
-        log.warning("no real-time priority for the engine thread: %s", e)
+        if notice:
+            log.info("normal priority for the engine thread (no real-time: %s)", e)
         return False
 
 
@@ -130,6 +133,7 @@ class Server:
         # reason -> datagrams dropped (replies over budget: ``replies.dropped``)
         self.dropped: collections.Counter[str] = collections.Counter()
         self.failure: BaseException | None = None
+        self.realtime = False  # the engine thread got SCHED_FIFO
 
     def request_stop(self) -> None:
         """Ask both threads to stop (safe from a signal handler)."""
@@ -192,7 +196,7 @@ class Server:
     def _receive_loop(self) -> None:
         assert self.endpoint is not None
         if self.engine.config.realtime:
-            set_realtime(19)  # just below the engine: a flood cannot delay the notes
+            set_realtime(19, notice=False)  # just below the engine: a flood cannot delay the notes
         while not self._stop.is_set():
             got = self.endpoint.recv(0.1)
             if got is None:
@@ -205,7 +209,7 @@ class Server:
     def _engine_loop(self) -> None:
         engine = self.engine
         if engine.config.realtime:
-            set_realtime()
+            self.realtime = set_realtime()
         try:
             while not self._stop.is_set():
                 if self._suspend.is_set():
@@ -302,6 +306,12 @@ def build_server(
                 midi.description if midi else None, why, synth and synth.description
             )
             wired.append(TerminalView(sound=where) if sys.stdout.isatty() else TuneLog())
+        sc = config.engine.sync
+        for out in wired:
+            if getattr(out, "latency_group", None) == "midi":
+                out.latency = sc.midi_latency
+            elif getattr(out, "latency_group", None) == "osc":
+                out.latency = sc.osc_latency
         replies = Replies(endpoint, config.osc)
         engine = Engine(
             model, [*wired, *outputs], config.engine, clock=clock, reply=replies,
@@ -311,6 +321,18 @@ def build_server(
         server = Server(
             engine, endpoint, config.osc, replies, desc, why, synth and synth.description
         )
+        if sc.link:
+            from livernn.engine import sync
+
+            sync.join_link(engine)
+        elif sc.clock_in is not None:
+            from livernn.engine import sync
+            from livernn.outputs.clock_in import open_clock_in
+
+            source = open_clock_in(
+                sc.clock_in, config.midi.api, engine.clock.now, engine.commands.wake
+            )
+            sync.attach(engine, source)
         if config.midi.midi_in is not None:
             from livernn.outputs.midi_in import open_midi_in
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from livernn.engine import fork
+from livernn.engine import fork, sync
 from livernn.errors import LivernnError
 from livernn.limits import MAX_PRIMED
 from livernn.osc import ADDRESSES, Command
@@ -125,7 +125,10 @@ def _seed(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
     playhead, now = engine.playhead(), engine.clock.now()
     for v in targets:
         if engine.config.quantize == "bar" and v.running:
-            v.pending_seed = (cmd.value, v.next_bar(playhead))
+            at = v.next_bar(playhead)
+            if engine.sync.offset is not None:  # in sync: on the band's next downbeat
+                at = sync.grid(engine, engine._soon())
+            v.pending_seed = (cmd.value, at)
         elif v.running and not v.seed_budget.take(now):
             v.deferred_seed = cmd.value  # over the voice's reseed budget: the latest waits
         else:
@@ -194,50 +197,6 @@ def _rng_seed(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
     for v in targets:
         seed = cmd.value if cmd.voice is not None else cmd.value + v.index
         v.rng = np.random.default_rng(seed)
-
-
-# -- time and transport --------------------------------------------------------------------
-
-
-@handles("tempo")
-def _tempo(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
-    engine.tempo = engine.tempo.retempo(cmd.value, engine.clock.now())
-
-
-@handles("start")
-def _start(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
-    playhead = engine.playhead()
-    for v in targets:
-        if v.running:
-            continue
-        v.running = True
-        if v.pending_seed is not None:  # seeded while stopped
-            engine.seed(v, v.pending_seed[0], playhead)
-            continue
-        shift = playhead - v.write_beat()
-        if shift > 0:
-            v.origin += shift
-        v.floor = max(v.floor, playhead)
-
-
-@handles("stop")
-def _stop(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
-    for v in targets:
-        v.running = False
-        if v.deferred_seed is not None:
-            v.pending_seed, v.deferred_seed = (v.deferred_seed, None), None
-        if v.pending_seed is not None:  # a quantized seed waits for the start
-            v.pending_seed = (v.pending_seed[0], None)
-        engine.release(v.index)
-
-
-@handles("panic")
-def _panic(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
-    """Silence: every note off and the voices stopped, so nothing sounds until
-    ``/livernn/start`` (all voices: all-notes-off on every channel too)."""
-    _stop(engine, cmd, targets)
-    if cmd.voice is None:
-        engine.panic()
 
 
 # -- a state you can fork (engine/fork.py) -------------------------------------------------
@@ -377,6 +336,11 @@ def _ping(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
 def _status(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
     if cmd.sender is not None and engine.reply is not None:
         engine.reply(cmd.sender, "/livernn/status", engine.status_args())
+
+
+from livernn.engine import transport  # noqa: E402  (its handlers: time and transport)
+
+start_voices, stop_voices = transport.start_voices, transport.stop_voices
 
 
 def check_table() -> None:

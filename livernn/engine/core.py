@@ -24,7 +24,7 @@ from livernn.abc.events import TuneStart
 from livernn.clock import Clock, MonotonicClock, TempoMap
 from livernn.config import EngineConfig
 from livernn.constrain.automaton import MaskCache
-from livernn.engine import commands, fork, listen, status
+from livernn.engine import commands, fork, listen, status, sync
 from livernn.engine.inbox import Inbox
 from livernn.engine.interfaces import StepModel, Subscriptions, make_interpreter, tune_info
 from livernn.engine.sending import Sending
@@ -84,6 +84,9 @@ class Engine(Sending):
         ]
         self.sched_errors: collections.deque[float] = collections.deque(maxlen=100_000)
         self.sched_voices: collections.deque[int] = collections.deque(maxlen=100_000)  # whose
+        self.clock_errors: collections.deque[float] = collections.deque(maxlen=100_000)
+        self.sync = sync.Sync(config.sync)  # in time with the band (engine/sync.py)
+        self._delayed: list[tuple[float, int, Any, str, tuple]] = []  # engine/sending.py
         self.errors = 0
         self._read_cost = 1e-4  # seconds per seed character read by the model (measured)
         self.closed = False
@@ -103,6 +106,8 @@ class Engine(Sending):
                 self.program(now, ch, prog)
             v.running = config.autostart
             self.seed(v, v.cfg.seed, self.tempo.beat_at(now))
+        if config.sync.clock_out and config.autostart:
+            sync.clock_start(self, self.tempo.beat_at(now))
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -113,6 +118,12 @@ class Engine(Sending):
     def tick(self) -> tuple[float, bool]:
         """One iteration. Returns (when to run next, whether that is a note deadline that
         deserves a precise wake-up)."""
+        if self.sync.source is not None:
+            try:
+                sync.poll(self)
+            except Exception as e:  # a broken sync source must not stop the show
+                log.error("%s failed (%s): keeping time alone", self.sync.source.name, e)
+                sync.attach(self, None)
         self._send_due()
         self._apply_commands()
         if self.heard or any(v.ear.tr is not None for v in self.voices):
@@ -131,8 +142,13 @@ class Engine(Sending):
             if self._want_status:
                 info = self.status()
                 self._each(self.monitors, "status", lambda m: m.status(now, info))
+        lead = self.lead()
         nb = self.scheduler.next_beat()
-        deadline = self.tempo.time_at(nb) if nb is not None else math.inf
+        deadline = self.tempo.time_at(nb) - lead if nb is not None else math.inf
+        if self.sync.next_tick is not None:
+            deadline = min(deadline, self.tempo.time_at(self.sync.next_tick) - lead)
+        if self._delayed:
+            deadline = min(deadline, self._delayed[0][0])
         oldest = self.sounding.oldest()
         if oldest is not None:  # a note stretched by a slower tempo ends at the cap, on time
             deadline = min(deadline, oldest + self.config.max_note)
@@ -169,10 +185,10 @@ class Engine(Sending):
 
     def _soon(self) -> float:
         """The earliest beat a newly placed note can still be sent on time."""
-        return self.tempo.beat_at(self.clock.now() + 2 * self.config.guard)
+        return self.tempo.beat_at(self.clock.now() + 2 * self.config.guard + self.lead())
 
     def _horizon(self, now: float) -> float:
-        return self.tempo.beat_at(now + self.config.lookahead)
+        return self.tempo.beat_at(now + self.config.lookahead + self.lead())
 
     def _limit(self, v: Voice, horizon: float) -> float:
         if v.pending_seed is not None and v.pending_seed[1] is not None:
@@ -184,9 +200,13 @@ class Engine(Sending):
             return False
         h = self._horizon(self.clock.now())
         return any(
-            v.unread or (v.running and not v.listening and v.write_beat() < self._limit(v, h))
-            for v in self.voices
+            v.unread or (v.running and not v.listening and self._behind(v, h)) for v in self.voices
         )
+
+    def _behind(self, v: Voice, horizon: float) -> bool:
+        """The voice has to write on: its notes are not known up to the horizon, or it holds
+        a new tune's pickup until its first bar line puts it on the band's grid."""
+        return v.write_beat() < self._limit(v, horizon) or v.held is not None
 
     def _generate(self) -> int:
         """Write characters up to the horizon; the number of model steps taken."""
@@ -207,17 +227,15 @@ class Engine(Sending):
             active = [
                 v
                 for v in self.voices
-                if v.running
-                and not v.unread
-                and not v.listening
-                and v.write_beat() < self._limit(v, horizon)
+                if v.running and not v.unread and not v.listening and self._behind(v, horizon)
             ]
             if not active:
                 break
             # Leave time to send the next note on time (a late voice catches up by shifting
             # its tune, so it need not delay the others).
             nb = self.scheduler.next_beat()
-            if nb is not None and self.clock.now() > self.tempo.time_at(nb) - self.config.guard:
+            due = self.tempo.time_at(nb) - self.lead() if nb is not None else math.inf
+            if self.clock.now() > due - self.config.guard:
                 break
             steps += 1
             chars = [v.next_char(self._chars) for v in active]
@@ -243,13 +261,10 @@ class Engine(Sending):
         wrote = False
         for ev in v.interp.feed(text):
             placed = v.place(ev, playhead, self._soon, max_beats)
-            if placed is not None:
-                self.scheduler.add(
-                    v.index, placed.pitch, placed.velocity, placed.on, placed.off,
-                    placed.backing, placed.bits,
-                )  # fmt: skip
-                wrote = wrote or not placed.backing
-            elif isinstance(ev, TuneStart):
+            for p in ([placed] if placed is not None else []) + v.take_ready():
+                self.scheduler.add(v.index, p.pitch, p.velocity, p.on, p.off, p.backing, p.bits)
+                wrote = wrote or not p.backing
+            if placed is None and isinstance(ev, TuneStart):
                 args = (self.clock.now(), v.index, tune_info(ev))
                 self._each(self.monitors, "tune", lambda m, a=args: m.tune(*a))
         if wrote:
@@ -268,6 +283,7 @@ class Engine(Sending):
         if at <= playhead:
             at = playhead
             t = self.clock.now()
+            self._flush_offs()
             for vi, ch, pitch in self.sounding.release(v.index):
                 self._note_off(t, vi, ch, pitch)
             self.scheduler.drop(v.index)

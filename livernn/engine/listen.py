@@ -125,6 +125,7 @@ def _phrase_starts(engine: Any, v: Any, beat: float) -> None:
     if ear.mode == "listen":
         v.listening = True  # silent from the performer's first note
         engine.scheduler.cut(beat, v.index)
+        engine._flush_offs()
         for vi, ch, pitch in engine.sounding.release(v.index):
             engine._note_off(engine.clock.now(), vi, ch, pitch)
         v.origin = origin - float(v.interp.settled)

@@ -5,16 +5,23 @@ to keep each module small; pure of threads (see docs/DESIGN.md).
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from livernn.clock import TempoMap
+from livernn.engine import sync
+from livernn.outputs.base import NoteSink
 from livernn.scheduler import ON
 
 log = logging.getLogger("livernn.engine.core")
 
 EPS_BEATS = 1e-9  # beats <-> seconds round-trips are not exact
+EARLY = 1e-4  # seconds: an output call due this soon is made now
+
+_seq = itertools.count()
 
 
 class Sending:
@@ -34,6 +41,42 @@ class Sending:
                     self._failed_outputs.add(o.name)
                     log.error("output %s failed in %s: %s", o.name, what, e)
 
+    # -- latency compensation: each output is sent its own ``latency`` ahead of a deadline;
+    # the engine pops what is due ``lead`` (the largest) ahead and holds the calls of the
+    # outputs with less in ``_delayed`` (time, seq, output, method, args) until their time.
+
+    def lead(self) -> float:
+        return max((s.latency for s in self.sinks), default=0.0)
+
+    def _at(self, deadline: float, group: Sequence[Any], what: str, args: tuple) -> None:
+        """``output.<what>(t, *args)`` for each output of a group at ``deadline`` minus its
+        latency: now when that has come, else held."""
+        now = self.clock.now()
+        for o in group:
+            at = deadline - getattr(o, "latency", 0.0)
+            if at <= now + EARLY:
+                self._call(o, what, now, args)
+            else:
+                heapq.heappush(self._delayed, (at, next(_seq), o, what, args))
+
+    def _call(self, o: Any, what: str, t: float, args: tuple) -> None:
+        self._each((o,), what, lambda o: getattr(o, what)(t, *args))
+
+    def _send_delayed(self) -> None:
+        q = self._delayed
+        while q and q[0][0] <= self.clock.now() + EARLY:
+            _, _, o, what, args = heapq.heappop(q)
+            self._call(o, what, self.clock.now(), args)
+
+    def _flush_offs(self) -> None:
+        """Before a release: the held note-offs go now, the held note-ons never (an output
+        must not start a note the others were told to end)."""
+        held, self._delayed = sorted(self._delayed), []
+        t = self.clock.now()
+        for _, _, o, what, args in held:
+            if what in ("note_off", "clock"):
+                self._call(o, what, t, args)
+
     def _note_off(self, t: float, voice: int, ch: int, pitch: int) -> None:
         self._each(self.sinks, "note_off", lambda s: s.note_off(t, voice, ch, pitch))
 
@@ -43,11 +86,20 @@ class Sending:
     def _send_due(self) -> None:
         if self.closed:  # nothing may start after the closing note-offs
             return
+        self._send_delayed()
         now = self.clock.now()
-        due = self.scheduler.pop_due(self.tempo.beat_at(now) + EPS_BEATS)
+        lead = self.lead()
+        until = self.tempo.beat_at(now + lead) + EPS_BEATS
+        if self.sync.next_tick is not None:
+            for beat, msg in sync.clock_due(self, until):
+                deadline = self.tempo.time_at(beat)
+                self.clock_errors.append(self.clock.now() - deadline + lead)
+                self._at(deadline, self.clock_sinks, "clock", (msg,))
+        due = self.scheduler.pop_due(until)
         for d in due:
             t = self.clock.now()
-            self.sched_errors.append(t - self.tempo.time_at(d.beat))
+            deadline = self.tempo.time_at(d.beat)
+            self.sched_errors.append(t - deadline + lead)
             self.sched_voices.append(d.note.voice)
             note = d.note
             v = self.voices[note.voice]
@@ -60,25 +112,34 @@ class Sending:
                 ch = v.channel_of(note.backing)
                 vel = max(1, min(127, round(note.velocity * v.cfg.velocity)))
                 if self.sounding.on(note.id, v.index, ch, pitch, t):
-                    self._note_off(t, v.index, ch, pitch)
+                    self._at(deadline, self.sinks, "note_off", (v.index, ch, pitch))
                 dur = min(
                     self.tempo.time_at(note.off_beat) - self.tempo.time_at(note.on_beat),
                     self.config.max_note,
                 )
-                on = (t, v.index, ch, pitch, vel, dur)
-                self._each(self.sinks, "note_on", lambda s, on=on: s.note_on(*on))
+                self._at(deadline, self.sinks, "note_on", (v.index, ch, pitch, vel, dur))
                 if not note.backing:
-                    c = (t, v.index, pitch, note.bits)
-                    self._each(self.monitors, "confidence", lambda m, c=c: m.confidence(*c))
+                    c = (v.index, pitch, note.bits)
+                    self._at(deadline, self.monitors, "confidence", c)
             else:
                 held = self.sounding.off(note.id)
                 if held is not None:
-                    self._note_off(t, v.index, held[0], held[1])
+                    self._at(deadline, self.sinks, "note_off", (v.index, held[0], held[1]))
         for voice, ch, pitch in self.sounding.overdue(now, self.config.max_note):
             self._note_off(self.clock.now(), voice, ch, pitch)
 
+    def send_clock(self, msg: tuple[int, ...]) -> None:
+        """A MIDI clock message now (Stop) on the outputs that take clock."""
+        if self.sync.clock_out:
+            self._at(self.clock.now(), self.clock_sinks, "clock", (msg,))
+
+    @property
+    def clock_sinks(self) -> list[NoteSink]:
+        return [s for s in self.sinks if getattr(s, "takes_clock", False)]
+
     def release(self, voice: int | None = None) -> None:
         """Note-offs for every sounding note of a voice (or all) now; forget pending ones."""
+        self._flush_offs()
         t = self.clock.now()
         for vi, ch, pitch in self.sounding.release(voice):
             self._note_off(t, vi, ch, pitch)
@@ -87,6 +148,7 @@ class Sending:
     def release_backing(self, voice: int) -> None:
         """Note-offs now for a voice's sounding backing notes (its bass and chord channels)."""
         v = self.voices[voice]
+        self._flush_offs()
         t = self.clock.now()
         for ch in {v.cfg.bass_channel, v.cfg.chord_channel} - {v.cfg.channel}:
             for vi, c, pitch in self.sounding.release_channel(voice, ch):
@@ -94,6 +156,7 @@ class Sending:
 
     def panic(self) -> None:
         self.release(None)
+        self.send_clock((sync.STOP,))
         channels = sorted({ch for v in self.voices for ch in v.channels()})
         t = self.clock.now()
         self._each(self.sinks, "panic", lambda s: s.panic(t, channels))
@@ -107,6 +170,10 @@ class Sending:
         for v in self.voices:
             v.running = False
         self.release(None)
+        self.send_clock((sync.STOP,))
+        self._flush_offs()
+        if self.sync.source is not None:
+            self._each([self.sync.source], "close", lambda s: s.close())
         t = self.clock.now()
         everyone = list(dict.fromkeys([*self.sinks, *self.monitors]))  # each once, in order
         self._each(everyone, "close", lambda o: o.close(t))

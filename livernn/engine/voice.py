@@ -103,6 +103,13 @@ class Voice:
         self.ear = Ear(cfg.midi_in)
         self.listening = False  # silent while the performer plays (listen mode)
         self.bar_written: float | None = None  # a bar line the last feed placed (global beat)
+        # in time with the band (livernn/sync): where tunes start, and the notes of a new
+        # tune held until its first bar line says where the grid puts them (its pickup)
+        self.grid: Callable[[float], float] | None = None
+        self.held: list[Placed] | None = None
+        self.ready: list[Placed] = []  # held notes placed on the grid, for the scheduler
+        self.skip_until = -math.inf  # notes before this beat are skipped (a forward jump)
+        self._soon: Callable[[], float] = lambda: -math.inf
         self.constraint: Automaton | None = None
         self.constrain(cfg.constrain)
 
@@ -147,6 +154,9 @@ class Voice:
         engine resets the model state), and the music restarts at global beat ``at``."""
         self.pending_seed = None
         self.deferred_seed = None
+        self.held = None
+        self.ready.clear()
+        self.skip_until = -math.inf
         self.forks.loop = None  # a new seed ends a loop (the ring stays: rewind still works)
         self.seed = text
         self.interp.reset()
@@ -257,10 +267,13 @@ class Voice:
         ``soon()``: the earliest beat a new note can still be sent on time (a note that
         would be late shifts the tune instead, so time is kept; not "now": a note due at
         once would be sent late); ``max_beats``: the note cap."""
+        self._soon = soon
         if isinstance(ev, NoteEvent):
             self.silent = 0
             g = self.origin + ev.onset
-            if g < playhead:  # late (a long header, a slow step): keep time, shift the tune
+            if g < self.skip_until:  # the beat line jumped over it (livernn/sync)
+                return None
+            if g < playhead and self.held is None:  # late (a long header, a slow step): shift
                 at = soon()
                 self.origin += at - g
                 g = at
@@ -268,9 +281,18 @@ class Voice:
             off = g + min(max(ev.duration, 1e-3), max_beats)
             if not ev.backing:
                 self.last_bits = self.bits
-            return Placed(ev.pitch, ev.velocity, g, off, ev.backing, self.bits)
+            placed = Placed(ev.pitch, ev.velocity, g, off, ev.backing, self.bits)
+            if self.held is not None:
+                self.held.append(placed)
+                if ev.onset >= self.bar_beats:  # no bar line in the first bar: start on it
+                    self._on_grid(0.0)
+                return None
+            return placed
         if isinstance(ev, TuneStart):
             self.origin = self.floor if self.floor >= playhead else max(self.floor, soon())
+            if self.held:
+                self._on_grid(0.0)
+            self.held = [] if self.grid is not None else None
             self.bars.clear()
             self.tunes += 1
             self.title, self.key, self.meter, self.tune_tempo = (
@@ -279,8 +301,12 @@ class Voice:
             if ev.bar_beats and ev.bar_beats > 0:
                 self.bar_beats = float(ev.bar_beats)
         elif isinstance(ev, TuneEnd):
+            if self.held is not None:
+                self._on_grid(0.0)
             self.floor = self.origin + ev.beat
         elif isinstance(ev, Bar):
+            if self.held is not None:
+                self._on_grid(ev.beat)
             self.bars.append(self.origin + ev.beat)
             self.bar_written = self.bars[-1]
         elif isinstance(ev, TuneChange):
@@ -291,6 +317,24 @@ class Voice:
             elif ev.field == "Q":
                 self.tune_tempo = ev.tempo
         return None
+
+    def _on_grid(self, first_bar: float) -> None:
+        """A new tune's first bar line is at tune beat ``first_bar``: move the tune (and the
+        notes held so far, its pickup) so that it lands on the grid, no earlier than planned."""
+        held, self.held = self.held or [], None
+        if self.grid is None:
+            self.ready.extend(held)
+            return
+        bar = self.origin + first_bar
+        if held:  # the pickup's first note must still be sent on time
+            bar = max(bar, self._soon() + bar - min(p.on for p in held))
+        shift = self.grid(bar) - first_bar - self.origin
+        self.origin += shift
+        self.ready.extend(replace(p, on=p.on + shift, off=p.off + shift) for p in held)
+
+    def take_ready(self) -> list[Placed]:
+        ready, self.ready = self.ready, []
+        return ready
 
     def bar_on_grid(self, beat: float) -> float:
         """The first bar line at or after ``beat`` on the grid of the last bar line placed

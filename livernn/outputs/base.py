@@ -25,9 +25,17 @@ class TuneInfo:
 
 
 class NoteSink:
-    """Where notes go: a MIDI port, the ``--record`` file, the OSC note echo."""
+    """Where notes go: a MIDI port, the ``--record`` file, the OSC note echo.
+
+    ``latency``: seconds this output is sent ahead of each deadline (``--midi-latency``,
+    ``--osc-latency``: a slow synth lands on the beat); ``latency_group`` names the flag that
+    sets it ("midi", "osc", None: none); ``takes_clock``: MIDI clock goes to it
+    (``--clock-out``)."""
 
     name = "sink"
+    latency = 0.0
+    latency_group: str | None = None
+    takes_clock = False
 
     def note_on(
         self, t: float, voice: int, channel: int, pitch: int, velocity: int, duration: float
@@ -39,6 +47,9 @@ class NoteSink:
 
     def program(self, t: float, channel: int, program: int) -> None:
         """A program change."""
+
+    def clock(self, t: float, message: tuple[int, ...]) -> None:
+        """A MIDI clock or transport message (its bytes: 0xF8 tick, 0xFA start, ...)."""
 
     def panic(self, t: float, channels: list[int]) -> None:
         """Belt and braces after the note-offs: all notes off on these channels."""

@@ -30,3 +30,9 @@ def all_notes_off(channel: int) -> mido.Message:
 
 def set_tempo(bpm: float, time: int = 0) -> mido.MetaMessage:
     return mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=time)
+
+
+def realtime(message: tuple[int, ...]) -> mido.Message:
+    """A MIDI clock or transport message from its bytes (0xF8 clock, 0xFA start, 0xFB
+    continue, 0xFC stop, 0xF2 song position and its two data bytes)."""
+    return mido.Message.from_bytes(list(message))

@@ -96,6 +96,8 @@ class MidiOutput(NoteSink):
     every channel."""
 
     name = "midi"
+    latency_group = "midi"
+    takes_clock = True
 
     def __init__(self, port, description: str) -> None:
         self.port = port
@@ -123,6 +125,9 @@ class MidiOutput(NoteSink):
     def panic(self, t, channels) -> None:
         for ch in channels:
             self._send(messages.all_notes_off(ch))
+
+    def clock(self, t, message) -> None:
+        self._send(messages.realtime(message))
 
     def close(self, t) -> None:
         # The note-offs have been sent; add all-notes-off on every channel, then give the

@@ -43,6 +43,14 @@ def open_midi_in(
             return
         wake()
 
+    port, desc = open_input(wanted, api, received)
+    return port, desc
+
+
+def open_input(wanted: str, api: str | None, callback: Callable[[Any], None]) -> tuple[Any, str]:
+    """The first input port whose name contains ``wanted``, its messages to ``callback`` (on
+    rtmidi's thread); (port, description) or (None, why not)."""
+    os.environ.setdefault("JACK_NO_START_SERVER", "1")
     tried = []
     for api_ in candidate_apis(api):
         label = api_ or "default"
@@ -54,7 +62,7 @@ def open_midi_in(
                 if name is None:
                     tried.append(f"{label}: no input matches {wanted!r} among {names or 'none'}")
                     continue
-                port = be.open_input(name, callback=received)
+                port = be.open_input(name, callback=callback)
             return port, f"{name!r} ({label})"
         except Exception as e:
             tried.append(f"{label}: {_short(e)}")

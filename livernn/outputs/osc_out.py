@@ -20,6 +20,7 @@ class OscEcho(Output):
     that listens where it sends from (Sonic Pi) gets them as cues."""
 
     name = "osc"
+    latency_group = "osc"
 
     def __init__(
         self,

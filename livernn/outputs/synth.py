@@ -215,6 +215,7 @@ class SynthOutput(NoteSink):
     releases every note, lets the release ring for ``RELEASE`` s and reaps them."""
 
     name = "synth"
+    latency_group = "midi"
 
     def __init__(self, synths: list[FluidSynth], description: str) -> None:
         self.synths = synths

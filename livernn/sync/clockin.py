@@ -1,0 +1,116 @@
+"""Following an incoming MIDI clock (``--clock-in PORT``, issue 11): pure code, no clock,
+threads or I/O (see docs/DESIGN.md). ``outputs/clock_in.py`` hands it the port's messages
+with their arrival times on the engine clock.
+
+MIDI clock (MIDI 1.0, "System Real Time"): 24 Timing Clock messages (0xF8) per quarter note;
+Start (0xFA) means the next Timing Clock is beat 0, Stop (0xFC) halts the song position,
+Continue (0xFB) goes on from it, Song Position Pointer (0xF2) sets it in sixteenths while
+stopped.
+
+Tempo and phase come from a least-squares line through the arrival times of the last
+``WINDOW`` ticks (two beats): with arrival jitter of +-1 ms the line's error is a fraction of
+that. Response time: a tempo change is fully in the estimate after ``WINDOW`` ticks (two
+beats); a tick that arrives more than ``STEP_SECONDS`` off the line (a jump of tempo, not
+jitter) restarts the line from the last ``RESTART`` ticks, so a big change is followed within
+about a beat.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+
+from livernn.limits import TEMPO
+from livernn.sync import External
+
+PPQ = 24  # MIDI clock ticks per quarter note
+WINDOW = 48  # ticks in the line: two beats
+RESTART = 6  # ticks kept when a step change restarts the line
+STEP_SECONDS = 0.004  # a tick this far off the line is a change of tempo, not jitter
+TICKS_PER_SIXTEENTH = 6  # Song Position Pointer units
+
+
+@dataclass(frozen=True, slots=True)
+class Transport:
+    """A transport change heard on the clock input: "start", "stop" or "continue"."""
+
+    what: str
+    time: float
+
+
+class ClockFollower:
+    """Timing Clock, Start, Stop, Continue and Song Position in; an ``External`` beat line out."""
+
+    def __init__(self, window: int = WINDOW) -> None:
+        self.window = window
+        self._ticks: collections.deque[tuple[int, float]] = collections.deque(maxlen=window)
+        self._count = 0  # ticks heard since the line started (the line's x)
+        self.position = 0  # song position of the next tick, in ticks
+        self.playing = False
+        self._anchor: tuple[int, int] | None = None  # (tick count, song position) of a tick
+        self.transport: collections.deque[Transport] = collections.deque(maxlen=16)
+
+    def feed(self, status: int, t: float, data: tuple[int, ...] = ()) -> None:
+        """One message: its status byte, arrival time (engine clock), data bytes."""
+        if status == 0xF8:
+            self._tick(t)
+        elif status == 0xFA:
+            self.position = 0
+            self.playing = True
+            self._anchor = None
+            self.transport.append(Transport("start", t))
+        elif status == 0xFB:
+            self.playing = True
+            self._anchor = None
+            self.transport.append(Transport("continue", t))
+        elif status == 0xFC:
+            self.playing = False
+            self.transport.append(Transport("stop", t))
+        elif status == 0xF2 and len(data) == 2 and not self.playing:
+            self.position = (data[0] | data[1] << 7) * TICKS_PER_SIXTEENTH
+            self._anchor = None
+
+    def _tick(self, t: float) -> None:
+        fit = self._fit()
+        if fit is not None and len(self._ticks) >= RESTART:
+            a, b = fit
+            if abs(a + b * self._count - t) > STEP_SECONDS:
+                kept = list(self._ticks)[-RESTART + 1 :] if RESTART > 1 else []
+                self._ticks.clear()
+                self._ticks.extend(kept)
+        self._ticks.append((self._count, t))
+        if self.playing:
+            if self._anchor is None:
+                self._anchor = (self._count, self.position)
+            self.position += 1
+        self._count += 1
+
+    def _fit(self) -> tuple[float, float] | None:
+        """(a, b): tick number n arrives at a + b n (least squares); None under 2 ticks."""
+        n = len(self._ticks)
+        if n < 2:
+            return None
+        xs = [x for x, _ in self._ticks]
+        ys = [y for _, y in self._ticks]
+        mx, my = sum(xs) / n, sum(ys) / n
+        sxx = sum((x - mx) ** 2 for x in xs)
+        b = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+        return my - b * mx, b
+
+    def bpm(self) -> float | None:
+        fit = self._fit()
+        if fit is None or fit[1] <= 0:
+            return None
+        return min(TEMPO.hi, max(TEMPO.lo, 60.0 / (PPQ * fit[1])))
+
+    def external(self, now: float) -> External | None:
+        """The beat line at ``now`` (beats from song position 0); None before two ticks,
+        while stopped, and after a start or continue until its first tick."""
+        fit = self._fit()
+        bpm = self.bpm()
+        if fit is None or bpm is None or not self.playing or self._anchor is None:
+            return None
+        a, b = fit
+        count, pos = self._anchor
+        ticks = (now - a) / b - count  # ticks since the anchor tick, read off the line
+        return External(now, (pos + ticks) / PPQ, bpm, True)
