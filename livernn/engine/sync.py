@@ -86,11 +86,19 @@ def poll(engine: Engine) -> None:
         return
     joined = s.offset is None
     f = follow(engine.tempo, ext, s.offset, q)
-    engine.tempo, s.offset = f.tempo, f.offset
     jump = f.jump
+    # livernn's beat line goes on unbroken here; ``apply_jump`` moves it (and the grid)
+    engine.tempo = TempoMap(ext.time, engine.tempo.beat_at(ext.time), ext.bpm)
+    s.offset = f.offset - jump
+    if not jump:
+        engine.tempo = f.tempo
     v0 = engine.voices[0]
     if joined and v0.running and v0.bars:  # a tune is playing: its bars onto the grid now
         jump = align(s.offset, q, v0.next_bar(engine.playhead()))
+    if joined:  # a tune begun before the grid was known (no bar line yet) begins again on it
+        for v in engine.voices:
+            if v.running and not v.bars and v.held is None:
+                engine.seed(v, v.seed, engine.playhead())
     if abs(jump) > 1e-9:
         apply_jump(engine, jump)
 
@@ -107,7 +115,7 @@ def apply_jump(engine: Engine, jump: float) -> None:
     if jump > 0:  # the notes passed over are not played; voices skip what they would write
         engine.scheduler.skip(here + jump)
         for v in engine.voices:
-            v.skip_until = here + jump
+            v.catching_up = True
     else:  # the music waits: what sounds ends now instead of holding over the wait
         engine._flush_offs()
         for vi, ch, pitch in engine.sounding.release(None):
@@ -121,6 +129,7 @@ def transport(engine: Engine, playing: bool) -> None:
     """The band started or stopped: so do all voices (quantized seeds wait for it)."""
     from livernn.engine import commands
 
+    log.info("the band %s: so does livernn", "started" if playing else "stopped")
     if playing:
         commands.start_voices(engine, engine.voices)
     else:

@@ -5,6 +5,7 @@ issue 11). Part of the command table (``livernn/engine/commands.py``; see docs/D
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from livernn.engine import sync
@@ -36,6 +37,9 @@ def start_voices(engine: Engine, targets: list[Voice]) -> None:
             engine.seed(v, v.pending_seed[0], playhead)
             continue
         shift = playhead - v.write_beat()
+        if shift > 0 and engine.sync.offset is not None:  # whole quanta: still on the grid
+            q = sync.quantum(engine)
+            shift = math.ceil(shift / q - 1e-9) * q
         if shift > 0:
             v.origin += shift
         v.floor = max(v.floor, playhead)

@@ -108,7 +108,7 @@ class Voice:
         self.grid: Callable[[float], float] | None = None
         self.held: list[Placed] | None = None
         self.ready: list[Placed] = []  # held notes placed on the grid, for the scheduler
-        self.skip_until = -math.inf  # notes before this beat are skipped (a forward jump)
+        self.catching_up = False  # the beat line jumped ahead: late notes are skipped
         self._soon: Callable[[], float] = lambda: -math.inf
         self.constraint: Automaton | None = None
         self.constrain(cfg.constrain)
@@ -156,7 +156,7 @@ class Voice:
         self.deferred_seed = None
         self.held = None
         self.ready.clear()
-        self.skip_until = -math.inf
+        self.catching_up = False
         self.forks.loop = None  # a new seed ends a loop (the ring stays: rewind still works)
         self.seed = text
         self.interp.reset()
@@ -271,8 +271,9 @@ class Voice:
         if isinstance(ev, NoteEvent):
             self.silent = 0
             g = self.origin + ev.onset
-            if g < self.skip_until:  # the beat line jumped over it (livernn/sync)
+            if g < playhead and self.catching_up:  # the beat line jumped over it (sync)
                 return None
+            self.catching_up = False
             if g < playhead and self.held is None:  # late (a long header, a slow step): shift
                 at = soon()
                 self.origin += at - g
