@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from livernn.clock import TempoMap
 from livernn.config import SyncConfig
-from livernn.sync import Source, align, follow, grid_at_or_after
+from livernn.sync import JUMP_SECONDS, Source, align, follow, grid_at_or_after
 from livernn.sync.clockin import PPQ
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def poll(engine: Engine) -> None:
     if ext is None:
         return
     joined = s.offset is None
-    f = follow(engine.tempo, ext, s.offset, q)
+    f = follow(engine.tempo, ext, s.offset, q, getattr(src, "jump_seconds", JUMP_SECONDS))
     jump = f.jump
     # livernn's beat line goes on unbroken here; ``apply_jump`` moves it (and the grid)
     engine.tempo = TempoMap(ext.time, engine.tempo.beat_at(ext.time), ext.bpm)

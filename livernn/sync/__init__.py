@@ -68,7 +68,13 @@ class Followed:
     jump: float
 
 
-def follow(ours: TempoMap, ext: External, offset: float | None, quantum: float) -> Followed:
+def follow(
+    ours: TempoMap,
+    ext: External,
+    offset: float | None,
+    quantum: float,
+    jump_seconds: float = JUMP_SECONDS,
+) -> Followed:
     """livernn's tempo map re-anchored on the external line at ``ext.time``. ``offset``
     None: just joined, livernn's beat line goes on unbroken and the grid is where the
     external line puts it."""
@@ -76,7 +82,7 @@ def follow(ours: TempoMap, ext: External, offset: float | None, quantum: float) 
     if offset is None:
         return Followed(TempoMap(ext.time, here, ext.bpm), here - ext.beat, 0.0)
     d = ext.beat + offset - here  # beats livernn is behind the external line
-    if abs(d) * 60.0 / ext.bpm <= JUMP_SECONDS:
+    if abs(d) * 60.0 / ext.bpm <= jump_seconds:
         return Followed(TempoMap(ext.time, ext.beat + offset, ext.bpm), offset, 0.0)
     jump = d - round(d / quantum) * quantum  # the least move that keeps the grid
     offset -= d - jump

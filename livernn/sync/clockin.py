@@ -11,8 +11,8 @@ Tempo and phase come from a least-squares line through the arrival times of the 
 ``WINDOW`` ticks (two beats): with arrival jitter of +-1 ms the line's error is a fraction of
 that. Response time: a tempo change is fully in the estimate after ``WINDOW`` ticks (two
 beats); a tick that arrives more than ``STEP_SECONDS`` off the line (a jump of tempo, not
-jitter) restarts the line from the last ``RESTART`` ticks, so a big change is followed within
-about a beat.
+jitter) is left out of the line, and ``STEPS`` of them in a row (a new tempo) restart it, so
+a big change is followed within a few ticks.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from livernn.sync import External
 
 PPQ = 24  # MIDI clock ticks per quarter note
 WINDOW = 48  # ticks in the line: two beats
-RESTART = 6  # ticks kept when a step change restarts the line
-STEP_SECONDS = 0.004  # a tick this far off the line is a change of tempo, not jitter
+RESTART = 6  # ticks in the line before one can be judged off it
+STEP_SECONDS = 0.004  # a tick this far off the line is late (left out of it) ...
+STEPS = 3  # ... and this many in a row are a change of tempo: the line starts again
 TICKS_PER_SIXTEENTH = 6  # Song Position Pointer units
 
 
@@ -44,6 +45,7 @@ class ClockFollower:
     def __init__(self, window: int = WINDOW) -> None:
         self.window = window
         self._ticks: collections.deque[tuple[int, float]] = collections.deque(maxlen=window)
+        self._outliers: list[tuple[int, float]] = []  # ticks off the line, in a row
         self._count = 0  # ticks heard since the line started (the line's x)
         self.position = 0  # song position of the next tick, in ticks
         self.playing = False
@@ -72,13 +74,19 @@ class ClockFollower:
 
     def _tick(self, t: float) -> None:
         fit = self._fit()
-        if fit is not None and len(self._ticks) >= RESTART:
+        off = fit is not None and len(self._ticks) >= RESTART
+        if off:
             a, b = fit
-            if abs(a + b * self._count - t) > STEP_SECONDS:
-                kept = list(self._ticks)[-RESTART + 1 :] if RESTART > 1 else []
+            off = abs(a + b * self._count - t) > STEP_SECONDS
+        if off:  # one late tick is jitter (left out); STEPS in a row are a new tempo
+            self._outliers.append((self._count, t))
+            if len(self._outliers) >= STEPS:
                 self._ticks.clear()
-                self._ticks.extend(kept)
-        self._ticks.append((self._count, t))
+                self._ticks.extend(self._outliers)
+                self._outliers.clear()
+        else:
+            self._outliers.clear()
+            self._ticks.append((self._count, t))
         if self.playing:
             if self._anchor is None:
                 self._anchor = (self._count, self.position)

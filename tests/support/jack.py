@@ -174,8 +174,9 @@ class MidiProbe:
 
 
 @contextlib.contextmanager
-def jack_server(fluidsynth: bool = True) -> Iterator[JackServer]:
-    """jackd -d dummy under a unique name (+ FluidSynth listening on JACK MIDI)."""
+def jack_server(fluidsynth: bool = True, period: int = 1024) -> Iterator[JackServer]:
+    """jackd -d dummy under a unique name (+ FluidSynth listening on JACK MIDI); ``period``:
+    frames per cycle at 48 kHz (MIDI events move once a cycle: 64 is 1.3 ms)."""
     skip_unless_installed(fluidsynth)
     name = f"livernn-test-{uuid.uuid4().hex[:8]}"
     logdir = Path(tempfile.mkdtemp(prefix="livernn-jack-"))
@@ -184,7 +185,7 @@ def jack_server(fluidsynth: bool = True) -> Iterator[JackServer]:
         with open(logdir / "jackd.log", "w") as log:
             server.procs.append(
                 subprocess.Popen(
-                    ["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "1024"],
+                    ["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", str(period)],
                     stdout=log, stderr=subprocess.STDOUT, env=server.env,
                 )
             )  # fmt: skip

@@ -1,0 +1,102 @@
+"""MIDI clock through a real JACK server (issue 11): ``--clock-out`` into a JACK MIDI input
+in the test (Start, 24 ticks a beat at the tempo, Stop, Song Position + Continue), and
+``--clock-in`` from a JACK MIDI output in the test playing a jittery clock (+-1 ms): livernn
+takes its tempo and puts its notes on the clock's beats.
+
+jackd runs with 64-frame periods (1.3 ms at 48 kHz: JACK moves MIDI once a period), so the
+bounds here are loose; bench/sync.py measures the figures for BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from livernn.paths import DEFAULT_MODEL
+from tests.support.jack import jack_server
+from tests.support.server import serve
+
+pytestmark = [
+    pytest.mark.jack,
+    pytest.mark.slow,
+    pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model"),
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = "X:1\\nM:4/4\\nL:1/8\\nK:D\\n"
+
+
+def _realtime(probe):
+    return [(t, m) for t, m in list(probe.events) if m.type in ("clock", "start", "stop",
+                                                                  "continue", "songpos")]  # fmt: skip
+
+
+def test_clock_out_starts_ticks_24_a_beat_stops_and_continues():
+    with jack_server(fluidsynth=False, period=64) as jack, jack.midi_probe("clockrx") as probe:
+        args = ("--midi-api", "jack", "--connect", "clockrx", "--clock-out", "--tempo", "150")
+        with serve(DEFAULT_MODEL, *args, "--seed", SEED, midi=True, env=jack.env) as s:
+            time.sleep(3.0)
+            ev = _realtime(probe)
+            kinds = [m.type for _, m in ev]
+            assert "start" in kinds, kinds[:5]
+            ticks = [t for t, m in ev[kinds.index("start") :] if m.type == "clock"]
+            assert len(ticks) > 100
+            gaps = np.diff(ticks[10:])
+            assert np.median(gaps) == pytest.approx(60 / 150 / 24, abs=0.0015)
+            rate = (len(ticks) - 11) / (ticks[-1] - ticks[10])
+            assert rate == pytest.approx(150 / 60 * 24, rel=0.01)
+            s.send("/livernn/tempo", 100.0)
+            time.sleep(2.5)
+            later = [t for t, m in _realtime(probe) if m.type == "clock" and t > ticks[-1] + 0.3]
+            rate = (len(later) - 1) / (later[-1] - later[0])
+            assert rate == pytest.approx(100 / 60 * 24, rel=0.03)
+            s.send("/livernn/stop")
+            time.sleep(0.5)
+            s.send("/livernn/start")
+            time.sleep(0.5)
+            kinds = [m.type for _, m in _realtime(probe)]
+            i = kinds.index("stop")
+            j = kinds.index("continue", i)
+            assert kinds[j - 1] == "songpos" and kinds[j + 1] == "clock"
+        assert not probe.sounding(all_notes_off=True)
+
+
+def test_clock_in_sets_the_tempo_and_puts_notes_on_its_beats(tmp_path):
+    bpm = 140.0
+    ready, sched = tmp_path / "ready", tmp_path / "schedule.json"
+    with jack_server(fluidsynth=False, period=64) as jack, jack.midi_probe("notes") as probe:
+        src = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "clock_source.py"), "--port", "drum",
+             "--bpm", str(bpm), "--seconds", "12", "--ready", str(ready), "--out", str(sched)],
+            env=jack.env,
+        )  # fmt: skip
+        try:
+            jack.wait_for_port("drum:")
+            args = ("--midi-api", "jack", "--connect", "notes", "--clock-in", "drum", "--plain")
+            args += ("--tempo", "90", "--seed", SEED, "--rng-seed", "2")
+            with serve(DEFAULT_MODEL, *args, midi=True, env=jack.env) as s:
+                ready.touch()  # livernn listens: the drum machine starts
+                assert src.wait(timeout=30) == 0
+                status = s.ask("/livernn/status", "/livernn/status")
+        finally:
+            src.kill()
+        tempo = dict(zip(status[::2], status[1::2], strict=False))["tempo"]
+        assert tempo == pytest.approx(bpm, rel=0.01)
+        start = json.loads(sched.read_text())["start"]
+        # probe times are time.monotonic() and the schedule perf_counter: on Linux the same
+        # clock (CLOCK_MONOTONIC)
+        ons = [t for t, m in list(probe.events) if m.type == "note_on" and m.velocity > 0]
+        late = [t for t in ons if start + 2.0 < t < start + 11.5]  # once the clock is followed
+        assert len(late) > 10
+        # Locked to the clock: every note on one of its ticks. (Whole ticks are not checked:
+        # on this 2-core machine under load a tick now and then slips between the clock's
+        # process, JACK and livernn, and livernn's count then differs by one; BENCHMARKS.md.)
+        tick = 60.0 / bpm / 24
+        errs = [abs((t - start) / tick - round((t - start) / tick)) * tick * 1000 for t in late]
+        assert np.median(errs) < 2.5, errs
+        assert not probe.sounding(all_notes_off=True)
