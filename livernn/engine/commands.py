@@ -76,8 +76,9 @@ def apply_batch(engine: Engine, most: int) -> None:
     leave out the superseded ones (``coalesce``), apply the rest in order; a refusal goes
     back to its sender as ``/livernn/error``, and nothing a command does stops the engine."""
     batch = []
+    now = engine.clock.now()
     while len(batch) < most:
-        cmd = engine.commands.take()
+        cmd = engine.commands.take(now)
         if cmd is None:
             break
         if cmd.sender is not None and engine.subscriptions is not None:
@@ -234,8 +235,10 @@ def _stop(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
 @handles("panic")
 def _panic(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
     """Silence: every note off and the voices stopped, so nothing sounds until
-    ``/livernn/start`` (all voices: all-notes-off on every channel too)."""
+    ``/livernn/start`` (all voices: all-notes-off on every channel too); the timed
+    commands waiting for the same voices are dropped, so none can start them again."""
     _stop(engine, cmd, targets)
+    engine.commands.drop_timed(cmd.voice)
     if cmd.voice is None:
         engine.panic()
 

@@ -131,8 +131,7 @@ class Engine(Sending):
             if self._want_status:
                 info = self.status()
                 self._each(self.monitors, "status", lambda m: m.status(now, info))
-        nb = self.scheduler.next_beat()
-        deadline = self.tempo.time_at(nb) if nb is not None else math.inf
+        deadline = self._next_deadline()  # notes and timed commands
         oldest = self.sounding.oldest()
         if oldest is not None:  # a note stretched by a slower tempo ends at the cap, on time
             deadline = min(deadline, oldest + self.config.max_note)
@@ -216,8 +215,7 @@ class Engine(Sending):
                 break
             # Leave time to send the next note on time (a late voice catches up by shifting
             # its tune, so it need not delay the others).
-            nb = self.scheduler.next_beat()
-            if nb is not None and self.clock.now() > self.tempo.time_at(nb) - self.config.guard:
+            if self.clock.now() > self._next_deadline() - self.config.guard:
                 break
             steps += 1
             chars = [v.next_char(self._chars) for v in active]
@@ -283,9 +281,7 @@ class Engine(Sending):
         it never holds the notes of any voice (4000 characters are about 0.3 s of model and
         interpreter time for a 3x256 GRU on one core). ``at``: the seed's start beat (first
         chunk)."""
-        nb = self.scheduler.next_beat()
-        room = math.inf if nb is None else self.tempo.time_at(nb) - self.config.guard
-        room -= self.clock.now()
+        room = self._next_deadline() - self.config.guard - self.clock.now()
         n = min(len(v.unread), SEED_CHUNK)
         if room < math.inf:
             n = min(n, int(room / self._read_cost))

@@ -6,6 +6,7 @@ to keep each module small; pure of threads (see docs/DESIGN.md).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,6 +40,13 @@ class Sending:
 
     def program(self, t: float, channel: int, number: int) -> None:
         self._each(self.sinks, "program", lambda s: s.program(t, channel, number))
+
+    def _next_deadline(self) -> float:
+        """The earliest engine time something is due: a note-on or note-off, a timed command
+        (engine/inbox.py); inf when nothing is."""
+        nb = self.scheduler.next_beat()
+        t = self.tempo.time_at(nb) if nb is not None else math.inf
+        return min(t, self.commands.next_due())
 
     def _send_due(self) -> None:
         if self.closed:  # nothing may start after the closing note-offs
@@ -104,6 +112,7 @@ class Sending:
         if self.closed:
             return
         self.closed = True
+        self.commands.drop_timed()  # a timed command waiting now never applies
         for v in self.voices:
             v.running = False
         self.release(None)
