@@ -301,7 +301,8 @@ def build_server(
         echo = None
         if endpoint is not None:
             allow = parse_networks(config.osc.allow_subscribe, "--allow-subscribe")
-            echo = OscEcho(endpoint, config.osc.out, config.osc.max_subscribers, allow)
+            offset = Offset(clock.now, time.time) if config.osc.bundles else None
+            echo = OscEcho(endpoint, config.osc.out, config.osc.max_subscribers, allow, offset)
         if echo is not None:
             wired.append(echo)
         if recorder is not None:

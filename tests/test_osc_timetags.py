@@ -1,7 +1,8 @@
 """OSC timetags on a real server (real UDP on 127.0.0.1, the real tiny model, the real clock):
 a bundle ahead applies at its time, not before; past and immediate ones at once; too far
-ahead is refused whole; panic never waits; nested bundles keep their own times; hostile
-timetags neither crash the server nor queue without bound.
+ahead is refused whole; panic never waits; nested bundles keep their own times; with
+``--osc-out-bundles`` every note echo is a bundle timetagged with the note's deadline that
+arrives before it; hostile timetags neither crash the server nor queue without bound.
 
 Bounds on the real clock are generous (two shared cores); the exact times are asserted on a
 fake clock in tests/test_timetag.py.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,10 +20,11 @@ from hypothesis import strategies as st
 from livernn.config import EngineConfig, OscConfig, VoiceConfig
 from livernn.osc import encode
 from livernn.server import build_server
-from livernn.timetag import bundle, unix_to_ntp
+from livernn.timetag import bundle, measure_offset, ntp_to_unix, unix_to_ntp
 from tests.support.recording import RecordingOutput
 from tests.support.server import OscClient, serve_config
-from tests.support.timed import timed
+from tests.support.timed import TimedReceiver, timed
+from tests.test_timetag import Ahead
 
 LATE_OK = 0.05  # seconds a timed command may apply after its time on this busy machine
 
@@ -120,6 +123,57 @@ def test_nested_bundles_apply_each_at_its_own_time_in_order(server):
     assert e.voices[0].params.temperature == pytest.approx(0.7)
     until(lambda: e.tempo.bpm == 95.0)
     assert -0.002 < e.tempo.time - (t + 0.4) < LATE_OK
+
+
+def test_bundles_out_are_timetagged_with_each_notes_deadline(tiny_model_path):
+    ahead = Ahead()
+    srv, c = start(tiny_model_path, [ahead], bundles=True)
+    rx = TimedReceiver()
+    try:
+        c.send("/livernn/subscribe", rx.address[1])
+        c.ask("/livernn/ping", "/livernn/pong")
+        c.send("/livernn/seed", "X:1\\nT:B\\nM:4/4\\nL:1/8\\nK:D\\nDEFG ABcd|")
+        end = time.monotonic() + 3.0
+        while time.monotonic() < end:
+            rx.poll(0.05)
+        c.send("/livernn/unsubscribe", rx.address[1])
+        c.ask("/livernn/ping", "/livernn/pong")
+        time.sleep(0.1)
+        rx.poll(0.05)
+    finally:
+        srv.stop()
+        c.close()
+        rx.close()
+    got = rx.bundles()
+    assert len(got) >= 10
+    assert not [d for _, d in rx.got if d.startswith(b"/livernn/note")]  # bundles only
+    offset = measure_offset(time.perf_counter, time.time)
+    told = {(round(d, 6), p): t for t, d, _, _, p, _ in ahead.told}  # -> when told
+    deadlines = np.array([d for _, d, *_ in ahead.told])
+    late = 0
+    for arrived, tag, messages in got:
+        address, args = parse_one(messages[0])
+        assert address == "/livernn/note"
+        if len(messages) > 1:
+            assert parse_one(messages[1])[0] == "/livernn/confidence"
+        at = ntp_to_unix(tag) - offset  # the timetag back on the engine clock
+        nearest = deadlines[np.argmin(np.abs(deadlines - at))]
+        assert abs(nearest - at) < 0.001
+        when = told[(round(float(nearest), 6), args[0])]
+        if when < nearest:  # (a seed's first note is due as it is read: told at once, late)
+            assert arrived < ntp_to_unix(tag)  # it arrived before the note's time
+        else:
+            late += 1
+    assert late <= 2
+    ons = [s.t for s in ahead.notes("on")]
+    errs = [min(abs(t - d) for t in ons) for d in deadlines if d < max(ons)]
+    assert np.median(errs) < 0.005  # and the notes themselves sounded at those deadlines
+
+
+def parse_one(data):
+    from livernn.osc import parse_message
+
+    return parse_message(data)
 
 
 _TAG = st.one_of(

@@ -1,5 +1,6 @@
 """OSC timetags without sockets: NTP <-> engine clock conversion, due times, the timed inbox,
-and the engine on a fake clock applying a timed command exactly at its time."""
+and the engine on a fake clock applying a timed command exactly at its time and telling
+notes early to a sink that wants them (``--osc-out-bundles``)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from tests.support.scripted import ScriptedModel
 T0 = 100.0
 WALL = 1_700_000_000.0  # the fake wall clock is the engine clock plus this
 SCALE = "X:1\nT:Scale\nM:4/4\nL:1/4\nK:C\nCDEF|GABc|cBAG|FEDC|\n"
+REPEAT = "X:1\nT:Rep\nM:4/4\nL:1/4\nK:C\n|:CDEF|GABc:|\n"
 
 
 def fake_offset(clock: FakeClock) -> Offset:
@@ -176,3 +178,51 @@ def test_close_drops_the_timed_commands():
     eng.run_until(T0 + 0.1)
     eng.close()
     assert eng.commands.timed() == 0
+
+
+class Ahead(RecordingOutput):
+    """Wants notes early; keeps (told at, deadline, voice, channel, pitch, bits)."""
+
+    early = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.told: list[tuple[float, float, int, int, int, float | None]] = []
+
+    def note_ahead(self, t, deadline, voice, channel, pitch, velocity, duration, bits) -> None:
+        self.told.append((t, deadline, voice, channel, pitch, bits))
+
+
+def test_every_note_is_told_once_ahead_at_its_exact_deadline():
+    ahead = Ahead()
+    eng, rec, clock = make(script=REPEAT, outputs=[ahead])
+    eng.run_until(T0 + 12.0)
+    ons = [(s.t, s.voice, s.channel, s.pitch) for s in ahead.notes("on")]
+    told = [(d, v, c, p) for _, d, v, c, p, _ in ahead.told]
+    assert len(ons) > 16 and told[: len(ons)] == ons  # the same notes, each at its deadline
+    leads = [d - t for t, d, *_ in ahead.told]
+    assert all(0.0 <= x <= eng.config.lookahead + 1e-9 for x in leads)
+    # the repeat was placed a section ahead: those notes are told the lookahead before
+    assert sum(abs(x - eng.config.lookahead) < 1e-9 for x in leads) >= 8
+    assert all(b is not None for *_, b in ahead.told)  # melody: each with its confidence
+
+
+def test_notes_cut_before_they_are_told_are_never_told():
+    ahead = Ahead()
+    eng, rec, clock = make(script=REPEAT, outputs=[ahead])
+    eng.run_until(T0 + 4.1)  # the repeat is scheduled, seconds ahead
+    assert len(eng.scheduler.pending()) > 4
+    eng.submit(Command("stop"))
+    eng.run_until(T0 + 12.0)
+    assert eng.scheduler.pending() == []
+    # every note told sounded, but the one due within the lookahead of the stop
+    played = {(s.t, s.pitch) for s in ahead.notes("on")}
+    unplayed = [d for t, d, v, c, p, _ in ahead.told if (d, p) not in played]
+    assert len(unplayed) <= 1 and all(d <= T0 + 4.1 + eng.config.lookahead for d in unplayed)
+    assert max(d for _, d, *_ in ahead.told) <= T0 + 4.1 + eng.config.lookahead
+
+
+def test_without_an_early_sink_nothing_is_kept():
+    eng, rec, clock = make(script=REPEAT)
+    eng.run_until(T0 + 4.1)
+    assert eng.early is None

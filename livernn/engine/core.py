@@ -25,6 +25,7 @@ from livernn.clock import Clock, MonotonicClock, TempoMap
 from livernn.config import EngineConfig
 from livernn.constrain.automaton import MaskCache
 from livernn.engine import commands, fork, listen, status
+from livernn.engine.early import Early
 from livernn.engine.inbox import Inbox
 from livernn.engine.interfaces import StepModel, Subscriptions, make_interpreter, tune_info
 from livernn.engine.sending import Sending
@@ -64,6 +65,8 @@ class Engine(Sending):
         self.vocab = model.vocab
         self.sinks = [o for o in outputs if isinstance(o, NoteSink)]
         self.monitors = [o for o in outputs if isinstance(o, Monitor)]
+        self._early_sinks = [s for s in self.sinks if s.early]  # told ahead (OSC bundles out)
+        self.early = Early() if self._early_sinks else None
         self.clock = clock or MonotonicClock()
         self.reply = reply
         self.subscriptions = subscriptions
@@ -131,7 +134,7 @@ class Engine(Sending):
             if self._want_status:
                 info = self.status()
                 self._each(self.monitors, "status", lambda m: m.status(now, info))
-        deadline = self._next_deadline()  # notes and timed commands
+        deadline = self._next_deadline()  # notes, timed commands, early notes
         oldest = self.sounding.oldest()
         if oldest is not None:  # a note stretched by a slower tempo ends at the cap, on time
             deadline = min(deadline, oldest + self.config.max_note)
@@ -242,14 +245,18 @@ class Engine(Sending):
         for ev in v.interp.feed(text):
             placed = v.place(ev, playhead, self._soon, max_beats)
             if placed is not None:
-                self.scheduler.add(
+                note = self.scheduler.add(
                     v.index, placed.pitch, placed.velocity, placed.on, placed.off,
                     placed.backing, placed.bits,
                 )  # fmt: skip
+                if self.early is not None:
+                    self.early.add(note, self.scheduler.is_pending, len(self.scheduler))
                 wrote = wrote or not placed.backing
             elif isinstance(ev, TuneStart):
                 args = (self.clock.now(), v.index, tune_info(ev))
                 self._each(self.monitors, "tune", lambda m, a=args: m.tune(*a))
+        if self.early is not None:
+            self._send_early()  # a note placed within the lookahead is told at once
         if wrote:
             v.bits = 0.0  # the next note's characters start here
         v.rest(self._horizon(self.clock.now()), self.config.silent_chars)
