@@ -151,6 +151,7 @@ class OscConfig:
     replies_per_host: float = 200.0  # error and status replies per sender host a second
     status_per_host: float = 10.0  # /livernn/status replies per sender host a second
     replies_total: float = 500.0  # error and status replies a second, all senders together
+    bundles: bool = False  # --osc-out-bundles: note echo as bundles timetagged with the deadline
 
 
 @dataclass(frozen=True, slots=True)

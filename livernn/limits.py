@@ -88,3 +88,4 @@ MAX_STEP_SECONDS = 0.010
 
 MAX_TEXT = 4096  # characters of seed or prime text in one OSC message
 MAX_PRIMED = 16 * MAX_TEXT  # primed characters waiting per voice
+MAX_TIMETAG_AHEAD = 60.0  # seconds: an OSC bundle timetagged further ahead is refused whole

@@ -179,12 +179,14 @@ _KEY_RE = re.compile(r"^[A-Za-z0-9#=^_ ]{1,24}$")
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A validated control message. ``voice`` is 0-based or None for every voice."""
+    """A validated control message. ``voice`` is 0-based or None for every voice; ``at``:
+    when it applies on the engine clock (a bundle's timetag, livernn/timetag.py), None: now."""
 
     name: str
     value: Any = None
     voice: int | None = None
     sender: tuple[str, int] | None = None
+    at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,15 +199,15 @@ class Context:
 
 def parse_datagram(data: bytes) -> list[tuple[str, list[Any]]]:
     """(address, args) of every message in a datagram (bundles are opened by the bounded
-    ``oscwire.split_packet`` and played at once); OscError when it is not OSC."""
+    ``oscwire.split_packet``; their timetags: ``timetag.parse_timed``); OscError when not OSC."""
     try:
         elements = split_packet(data).elements
     except PacketError as e:
         raise OscError(f"malformed OSC packet: {e}") from None
-    return [_message(el.data) for el in elements]
+    return [parse_message(el.data) for el in elements]
 
 
-def _message(data: bytes) -> tuple[str, list[Any]]:
+def parse_message(data: bytes) -> tuple[str, list[Any]]:
     """One message parsed by python-osc (never a bundle: ``split_packet`` opened those).
     Arrays (``[`` ``]`` type tags) are refused first: no address takes one, and deeply
     nested ones make python-osc's message formatting recurse without bound."""

@@ -74,6 +74,10 @@ class Scheduler:
         heapq.heappush(self._heap, (note.off_beat, OFF, next(self._seq), note.id))
         return note
 
+    def is_pending(self, note_id: int) -> bool:
+        """Whether a note's note-on is still to be sent."""
+        return note_id in self._pending_on
+
     def _live(self, entry: tuple[float, int, int, int]) -> bool:
         beat, kind, _, nid = entry
         if kind == ON:

@@ -128,6 +128,7 @@ def build_config(args: argparse.Namespace):
         allow=tuple(args.allow),
         allow_subscribe=tuple(args.allow_subscribe),
         max_packet=args.max_packet,
+        bundles=args.osc_out_bundles,
     )
     synth = SynthConfig(
         enabled=bool(args.synth or args.synth_wav),

@@ -51,6 +51,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="HOST",
         help="let /livernn/subscribe name this IP or range (default: the sender and loopback)",
     )
+    g.add_argument(
+        "--osc-out-bundles",
+        action="store_true",
+        help="send each /livernn/note (and its /confidence) as an OSC bundle timetagged with "
+        "the note's time, up to the lookahead early (for SuperCollider, Sonic Pi's server)",
+    )
     g.add_argument("--max-packet", type=int, default=8192, help="largest datagram accepted (bytes)")
 
     g = p.add_argument_group("MIDI")

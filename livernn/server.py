@@ -17,16 +17,18 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from livernn.budget import TokenBucket
-from livernn.clock import Clock
+from livernn.clock import Clock, MonotonicClock
 from livernn.config import OscConfig, ServeConfig
 from livernn.endpoint import Endpoint
 from livernn.engine import Engine, StepModel
-from livernn.osc import Context, OscError, encode, parse_datagram, to_command
+from livernn.osc import Context, OscError, encode, to_command
 from livernn.outputs.base import Monitor, NoteSink
 from livernn.outputs.subscribers import in_networks, is_loopback, parse_networks
+from livernn.timetag import Offset, due_times, parse_timed
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +126,7 @@ class Server:
         self.midi_in_desc = ""  # its name, or why it is not open
         self.synth = synth  # the built-in synth (--synth), described, or None
         self.ctx = Context(voices=len(engine.voices), vocab=engine.vocab)
+        self.offset = Offset(engine.clock.now, time.time)  # timetags in (the receive thread)
         self._allow = parse_networks(osc.allow, "--allow")
         self._stop = threading.Event()
         self._suspend = threading.Event()  # asked to suspend (SIGTSTP) ...
@@ -167,7 +170,8 @@ class Server:
         return is_loopback(host) or in_networks(host, self._allow)
 
     def handle_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
-        """Validate one datagram and queue its commands (errors go back to the sender)."""
+        """Validate one datagram and queue its commands (errors go back to the sender); a
+        bundle timetagged ahead queues them for that time (``timetag.due_times``)."""
         if not self.allowed(addr[0]):
             self.dropped["sender not allowed"] += 1
             return
@@ -178,17 +182,25 @@ class Server:
             )
             return
         try:
-            messages = parse_datagram(data)
+            messages = parse_timed(data)
         except OscError as e:
             self.dropped["malformed"] += 1
             self.replies(addr, "/livernn/error", [str(e)])
             return
-        for address, args in messages:
+        try:
+            dues = due_times([m[0] for m in messages], self.offset, self.engine.clock.now())
+        except OscError as e:
+            self.dropped["too far ahead"] += 1
+            self.replies(addr, "/livernn/error", [str(e)])
+            return
+        for (_, address, args), at in zip(messages, dues, strict=True):
             try:
                 cmd = to_command(address, args, self.ctx, sender=addr)
             except OscError as e:
                 self.replies(addr, "/livernn/error", [str(e)])
                 continue
+            if at is not None:
+                cmd = replace(cmd, at=at)
             if not self.engine.submit(cmd):
                 self.dropped["queue full"] += 1
                 self.replies(addr, "/livernn/error", [f"{address}: busy, message dropped"])
@@ -279,6 +291,7 @@ def build_server(
         from livernn.outputs.midifile import MidiFileRecorder
 
         recorder = MidiFileRecorder(config.record, force=config.record_force)
+    clock = clock or MonotonicClock()
     endpoint = Endpoint(config.osc.host, config.osc.port, config.osc.max_packet) if listen else None
     midi = synth = None
     try:
@@ -292,7 +305,8 @@ def build_server(
         echo = None
         if endpoint is not None:
             allow = parse_networks(config.osc.allow_subscribe, "--allow-subscribe")
-            echo = OscEcho(endpoint, config.osc.out, config.osc.max_subscribers, allow)
+            offset = Offset(clock.now, time.time) if config.osc.bundles else None
+            echo = OscEcho(endpoint, config.osc.out, config.osc.max_subscribers, allow, offset)
         if echo is not None:
             wired.append(echo)
         if recorder is not None:

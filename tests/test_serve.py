@@ -175,6 +175,7 @@ def test_every_flag_reaches_the_config():
          "--quantize", "bar", "--lookahead", "0.1", "--max-note", "2", "--tempo", "90",
          "--top-k", "5", "--top-p", "0.9", "--rng-seed", "7", "--osc-out", "127.0.0.1:9001",
          "--osc-out", "9002", "--allow", "10.0.0.5", "--max-packet", "2048", "--no-autostart",
+         "--osc-out-bundles",
          "--virtual", "synth", "--midi-api", "jack", "--record", "x.mid", "--quiet"]
     )  # fmt: skip
     cfg = build_config(args)
@@ -187,7 +188,7 @@ def test_every_flag_reaches_the_config():
     assert (e.expand_repeats, e.realtime, e.quantize, e.autostart) == (False, True, "bar", False)
     assert (e.lookahead, e.max_note, e.tempo) == (0.1, 2.0, 90.0)
     assert cfg.osc.out == (("127.0.0.1", 9001), ("127.0.0.1", 9002))
-    assert cfg.osc.allow == ("10.0.0.5",) and cfg.osc.max_packet == 2048
+    assert cfg.osc.allow == ("10.0.0.5",) and cfg.osc.max_packet == 2048 and cfg.osc.bundles
     assert (cfg.midi.virtual, cfg.midi.api, str(cfg.record), cfg.quiet) == (
         "synth",
         "jack",

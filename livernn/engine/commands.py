@@ -76,8 +76,9 @@ def apply_batch(engine: Engine, most: int) -> None:
     leave out the superseded ones (``coalesce``), apply the rest in order; a refusal goes
     back to its sender as ``/livernn/error``, and nothing a command does stops the engine."""
     batch = []
+    now = engine.clock.now()
     while len(batch) < most:
-        cmd = engine.commands.take()
+        cmd = engine.commands.take(now)
         if cmd is None:
             break
         if cmd.sender is not None and engine.subscriptions is not None:

@@ -25,6 +25,7 @@ from livernn.clock import Clock, MonotonicClock, TempoMap
 from livernn.config import EngineConfig
 from livernn.constrain.automaton import MaskCache
 from livernn.engine import commands, fork, listen, status, sync
+from livernn.engine.early import Early
 from livernn.engine.inbox import Inbox
 from livernn.engine.interfaces import StepModel, Subscriptions, make_interpreter, tune_info
 from livernn.engine.sending import Sending
@@ -64,6 +65,8 @@ class Engine(Sending):
         self.vocab = model.vocab
         self.sinks = [o for o in outputs if isinstance(o, NoteSink)]
         self.monitors = [o for o in outputs if isinstance(o, Monitor)]
+        self._early_sinks = [s for s in self.sinks if s.early]  # told ahead (OSC bundles out)
+        self.early = Early() if self._early_sinks else None
         self.clock = clock or MonotonicClock()
         self.reply = reply
         self.subscriptions = subscriptions
@@ -142,13 +145,7 @@ class Engine(Sending):
             if self._want_status:
                 info = self.status()
                 self._each(self.monitors, "status", lambda m: m.status(now, info))
-        lead = self.lead()
-        nb = self.scheduler.next_beat()
-        deadline = self.tempo.time_at(nb) - lead if nb is not None else math.inf
-        if self.sync.next_tick is not None:
-            deadline = min(deadline, self.tempo.time_at(self.sync.next_tick) - lead)
-        if self._delayed:
-            deadline = min(deadline, self._delayed[0][0])
+        deadline = self._next_deadline()  # notes, clock ticks, timed commands, early notes
         oldest = self.sounding.oldest()
         if oldest is not None:  # a note stretched by a slower tempo ends at the cap, on time
             deadline = min(deadline, oldest + self.config.max_note)
@@ -233,9 +230,7 @@ class Engine(Sending):
                 break
             # Leave time to send the next note on time (a late voice catches up by shifting
             # its tune, so it need not delay the others).
-            nb = self.scheduler.next_beat()
-            due = self.tempo.time_at(nb) - self.lead() if nb is not None else math.inf
-            if self.clock.now() > due - self.config.guard:
+            if self.clock.now() > self._next_deadline() - self.config.guard:
                 break
             steps += 1
             chars = [v.next_char(self._chars) for v in active]
@@ -262,11 +257,17 @@ class Engine(Sending):
         for ev in v.interp.feed(text):
             placed = v.place(ev, playhead, self._soon, max_beats)
             for p in ([placed] if placed is not None else []) + v.take_ready():
-                self.scheduler.add(v.index, p.pitch, p.velocity, p.on, p.off, p.backing, p.bits)
+                note = self.scheduler.add(
+                    v.index, p.pitch, p.velocity, p.on, p.off, p.backing, p.bits
+                )
+                if self.early is not None:
+                    self.early.add(note, self.scheduler.is_pending, len(self.scheduler))
                 wrote = wrote or not p.backing
             if placed is None and isinstance(ev, TuneStart):
                 args = (self.clock.now(), v.index, tune_info(ev))
                 self._each(self.monitors, "tune", lambda m, a=args: m.tune(*a))
+        if self.early is not None:
+            self._send_early()  # a note placed within the lookahead is told at once
         if wrote:
             v.bits = 0.0  # the next note's characters start here
         v.rest(self._horizon(self.clock.now()), self.config.silent_chars)
@@ -299,9 +300,7 @@ class Engine(Sending):
         it never holds the notes of any voice (4000 characters are about 0.3 s of model and
         interpreter time for a 3x256 GRU on one core). ``at``: the seed's start beat (first
         chunk)."""
-        nb = self.scheduler.next_beat()
-        room = math.inf if nb is None else self.tempo.time_at(nb) - self.config.guard
-        room -= self.clock.now()
+        room = self._next_deadline() - self.config.guard - self.clock.now()
         n = min(len(v.unread), SEED_CHUNK)
         if room < math.inf:
             n = min(n, int(room / self._read_cost))

@@ -8,13 +8,14 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from livernn.clock import TempoMap
 from livernn.engine import sync
 from livernn.outputs.base import NoteSink
-from livernn.scheduler import ON
+from livernn.scheduler import ON, Note
 
 log = logging.getLogger("livernn.engine.core")
 
@@ -83,9 +84,59 @@ class Sending:
     def program(self, t: float, channel: int, number: int) -> None:
         self._each(self.sinks, "program", lambda s: s.program(t, channel, number))
 
+    def _outgoing(self, note: Note) -> tuple[int, int, int, float] | None:
+        """(channel, pitch, velocity, seconds) of a note-on as it would go out now; None when
+        it does not sound (transposed out of range, its backing switched off)."""
+        v = self.voices[note.voice]
+        pitch = note.pitch + v.cfg.transpose
+        if not 0 <= pitch <= 127 or (note.backing and not v.cfg.backing):
+            return None  # /livernn/backing 0
+        vel = max(1, min(127, round(note.velocity * v.cfg.velocity)))
+        dur = min(
+            self.tempo.time_at(note.off_beat) - self.tempo.time_at(note.on_beat),
+            self.config.max_note,
+        )
+        return v.channel_of(note.backing), pitch, vel, dur
+
+    def _send_early(self) -> None:
+        """Tell the early sinks (``--osc-out-bundles``) of every note due within the lookahead."""
+        if self.closed:
+            return
+        now = self.clock.now()
+        limit = self.tempo.beat_at(now + self.config.lookahead + self.lead()) + EPS_BEATS
+        for note in self.early.pop_due(limit, self.scheduler.is_pending):
+            out = self._outgoing(note)
+            if out is None:
+                continue
+            ch, pitch, vel, dur = out
+            bits = None if note.backing else note.bits
+            at = self.tempo.time_at(note.on_beat)  # its timetag: minus the output's latency
+            for o in self._early_sinks:
+                a = (now, at - o.latency, note.voice, ch, pitch, vel, dur, bits)
+                self._each((o,), "note_ahead", lambda s, a=a: s.note_ahead(*a))
+
+    def _next_deadline(self) -> float:
+        """The earliest engine time something is due: a note-on or note-off, a timed command
+        (engine/inbox.py), an early note (engine/early.py); inf when nothing is."""
+        lead = self.lead()  # outputs sent ahead (latency compensation): the engine with them
+        nb = self.scheduler.next_beat()
+        t = self.tempo.time_at(nb) - lead if nb is not None else math.inf
+        if self.sync.next_tick is not None:  # --clock-out
+            t = min(t, self.tempo.time_at(self.sync.next_tick) - lead)
+        if self._delayed:
+            t = min(t, self._delayed[0][0])
+        t = min(t, self.commands.next_due())
+        if self.early is not None:
+            eb = self.early.next_beat(self.scheduler.is_pending)
+            if eb is not None:
+                t = min(t, self.tempo.time_at(eb) - self.config.lookahead - lead)
+        return t
+
     def _send_due(self) -> None:
         if self.closed:  # nothing may start after the closing note-offs
             return
+        if self.early is not None:
+            self._send_early()  # first: a note due now is told before it sounds
         self._send_delayed()
         now = self.clock.now()
         lead = self.lead()
@@ -104,19 +155,12 @@ class Sending:
             note = d.note
             v = self.voices[note.voice]
             if d.kind == ON:
-                pitch = note.pitch + v.cfg.transpose
-                if not 0 <= pitch <= 127:
+                out = self._outgoing(note)
+                if out is None:
                     continue
-                if note.backing and not v.cfg.backing:
-                    continue  # /livernn/backing 0
-                ch = v.channel_of(note.backing)
-                vel = max(1, min(127, round(note.velocity * v.cfg.velocity)))
+                ch, pitch, vel, dur = out
                 if self.sounding.on(note.id, v.index, ch, pitch, t):
                     self._at(deadline, self.sinks, "note_off", (v.index, ch, pitch))
-                dur = min(
-                    self.tempo.time_at(note.off_beat) - self.tempo.time_at(note.on_beat),
-                    self.config.max_note,
-                )
                 self._at(deadline, self.sinks, "note_on", (v.index, ch, pitch, vel, dur))
                 if not note.backing:
                     c = (v.index, pitch, note.bits)
@@ -167,6 +211,9 @@ class Sending:
         if self.closed:
             return
         self.closed = True
+        self.commands.drop_timed()  # a timed command waiting now never applies
+        if self.early is not None:
+            self.early.clear()
         for v in self.voices:
             v.running = False
         self.release(None)

@@ -81,8 +81,10 @@ def _stop(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
 @handles("panic")
 def _panic(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
     """Silence: every note off and the voices stopped, so nothing sounds until
-    ``/livernn/start`` (all voices: all-notes-off on every channel too)."""
+    ``/livernn/start`` (all voices: all-notes-off on every channel too); the timed
+    commands waiting for the same voices are dropped, so none can start them again."""
     stop_voices(engine, targets)
+    engine.commands.drop_timed(cmd.voice)
     if cmd.voice is None:
         engine.panic()
 

@@ -45,6 +45,15 @@ class NoteSink:
     def note_off(self, t: float, voice: int, channel: int, pitch: int) -> None:
         """A note ends now."""
 
+    early = False  # True: the engine also calls note_ahead before each note-on (OSC bundles)
+
+    def note_ahead(
+        self, t: float, deadline: float, voice: int, channel: int, pitch: int, velocity: int,
+        duration: float, bits: float | None,
+    ) -> None:  # fmt: skip
+        """A note-on due at ``deadline`` (engine clock), told at ``t``, up to the lookahead
+        before it; ``bits``: its confidence, None for a backing note. Only when ``early``."""
+
     def program(self, t: float, channel: int, program: int) -> None:
         """A program change."""
 

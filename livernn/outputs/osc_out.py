@@ -8,6 +8,7 @@ from livernn.endpoint import Endpoint
 from livernn.osc import encode
 from livernn.outputs.base import Output, TuneInfo
 from livernn.outputs.subscribers import Network, SubscriberTable
+from livernn.timetag import Offset, bundle
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,12 @@ class OscEcho(Output):
     Sends ``/livernn/note i i f i i`` (pitch, velocity, seconds, voice, channel), then
     ``/livernn/confidence i f i`` (pitch, the model's entropy in bits, voice) for a melody note,
     ``/livernn/text s i`` and ``/livernn/tune s i`` from the server's own socket, so a client
-    that listens where it sends from (Sonic Pi) gets them as cues."""
+    that listens where it sends from (Sonic Pi) gets them as cues.
+
+    ``offset`` given (``--osc-out-bundles``): each note and its confidence go out together as
+    one OSC bundle timetagged with the note's deadline, sent when the engine tells it early
+    (``note_ahead``, up to the lookahead before the deadline), so a receiver that plays
+    bundles at their timetag (SuperCollider, Sonic Pi's server) plays them on time."""
 
     name = "osc"
     latency_group = "osc"
@@ -28,8 +34,11 @@ class OscEcho(Output):
         fixed: tuple[tuple[str, int], ...] = (),
         max_subscribers: int = 32,
         allow_subscribe: tuple[Network, ...] = (),
+        offset: Offset | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.offset = offset  # the engine clock -> NTP (bundles out), or None
+        self.early = offset is not None
         self.fixed = tuple(fixed)
         self.table = SubscriberTable(
             tuple(h for h, _ in self.fixed), allow_subscribe, limit=max_subscribers
@@ -70,14 +79,22 @@ class OscEcho(Output):
         for addr in self.table.entries:
             self.endpoint.send(addr, data)
 
+    def note_ahead(self, t, deadline, voice, channel, pitch, velocity, duration, bits) -> None:
+        if self.offset is None or not (self.fixed or self.table.entries):
+            return
+        note = [encode("/livernn/note", [pitch, velocity, float(duration), voice + 1, channel])]
+        if bits is not None:
+            note.append(encode("/livernn/confidence", [pitch, float(bits), voice + 1]))
+        self._send(bundle(self.offset.to_ntp(deadline, t), note))
+
     def note_on(self, t, voice, channel, pitch, velocity, duration) -> None:
-        if self.fixed or self.table.entries:
+        if not self.early and (self.fixed or self.table.entries):
             self._send(
                 encode("/livernn/note", [pitch, velocity, float(duration), voice + 1, channel])
             )
 
     def confidence(self, t, voice, pitch, bits) -> None:
-        if self.fixed or self.table.entries:
+        if not self.early and (self.fixed or self.table.entries):
             self._send(encode("/livernn/confidence", [pitch, float(bits), voice + 1]))
 
     def text(self, t, voice, text) -> None:
