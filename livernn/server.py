@@ -38,10 +38,12 @@ MAX_SENDERS = 256  # OSC senders whose error-reply rate is tracked
 SWITCH_INTERVAL = 0.0005
 
 
-def set_realtime(priority: int = 20, notice: bool = True) -> bool:
+def set_realtime(priority: int = 5, notice: bool = True) -> bool:
     """Give the calling thread SCHED_FIFO priority (Linux; needs the right, e.g. root or
     rtprio in limits.conf); False when refused, with one notice (``--no-realtime`` asks for
-    none)."""
+    none). 5: below JACK's own threads (10 by default, 70 or more in audio setups), which
+    must never wait for livernn (a cycle JACK misses loses its MIDI), and above everything
+    that is not real-time."""
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
         return True
@@ -208,7 +210,7 @@ class Server:
     def _receive_loop(self) -> None:
         assert self.endpoint is not None
         if self.engine.config.realtime:
-            set_realtime(19, notice=False)  # just below the engine: a flood cannot delay the notes
+            set_realtime(4, notice=False)  # just below the engine: a flood cannot delay the notes
         while not self._stop.is_set():
             got = self.endpoint.recv(0.1)
             if got is None:

@@ -84,6 +84,11 @@ def render(
     voices = status.get("voices", [])
     lines: list[str] = []
     state = "playing" if status.get("running") else "stopped"
+    sync = status.get("sync", "alone")
+    if sync == "link":
+        state += f"  Link ({status.get('peers', 0)} peers)"
+    elif sync != "alone":
+        state += f"  following the {sync}"
     lines.append(
         f"{b}livernn{r}  {state}  {status.get('tempo', 0):.1f} BPM  beat {status.get('beat', 0):.1f}"
         f"  sounding {status.get('sounding', 0)}  voices {len(voices)}"

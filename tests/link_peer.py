@@ -45,6 +45,7 @@ def main() -> None:
     ap.add_argument("--quantum", type=float, default=4.0)
     ap.add_argument("--load", action="store_true")
     ap.add_argument("--transport", action="store_true", help="stop and start the session")
+    ap.add_argument("--relink", action="store_true", help="/livernn/link 0, then 1, near the end")
     ap.add_argument("--out", required=True)
     ap.add_argument("serve_args", nargs="*")
     a = ap.parse_args()
@@ -73,6 +74,7 @@ def main() -> None:
     change_at = None
     stopped_notes = None
     stop_at = None
+    relinked_at = None
     done = threading.Event()
 
     def receive() -> None:
@@ -124,6 +126,12 @@ def main() -> None:
             s = peer.captureSessionState()
             s.setIsPlayingAndRequestBeatAtTime(True, clock.micros(), 0.0, q)
             peer.commitSessionState(s)
+        if a.relink:
+            time.sleep(max(0.0, a.seconds * 0.75 - (time.monotonic() - t_start)))
+            ctl.sendto(encode("/livernn/link", [0]), ("127.0.0.1", port))
+            time.sleep(1.0)
+            ctl.sendto(encode("/livernn/link", [1]), ("127.0.0.1", port))
+            relinked_at = clock.micros() / 1e6
         time.sleep(max(0.0, a.seconds - (time.monotonic() - t_start)))
         done.set()
         thread.join(1.0)
@@ -135,7 +143,8 @@ def main() -> None:
     result = analyse(notes, q, None if change_at is None else change_at / 1e6)
     result["raw"] = notes
     result.update(peers=peer.numPeers(), bpm=a.bpm, change=a.change, load=a.load,
-                  stopped_notes=stopped_notes, stop_at=stop_at, serve_tail=out[-2000:])  # fmt: skip
+                  stopped_notes=stopped_notes, stop_at=stop_at,
+                  relinked_notes=analyse([n for n in notes if relinked_at and n[0] > relinked_at + 0.5], q, None)["downbeat_ms"], serve_tail=out[-2000:])  # fmt: skip
     Path(a.out).write_text(json.dumps(result))
 
 

@@ -37,7 +37,10 @@ def _realtime(probe):
 
 
 def test_clock_out_starts_ticks_24_a_beat_stops_and_continues():
-    with jack_server(fluidsynth=False, period=64) as jack, jack.midi_probe("clockrx") as probe:
+    with (
+        jack_server(fluidsynth=False, period=64, realtime=True) as jack,
+        jack.midi_probe("clockrx") as probe,
+    ):
         args = ("--midi-api", "jack", "--connect", "clockrx", "--clock-out", "--tempo", "150")
         with serve(DEFAULT_MODEL, *args, "--seed", SEED, midi=True, env=jack.env) as s:
             time.sleep(3.0)
@@ -48,17 +51,20 @@ def test_clock_out_starts_ticks_24_a_beat_stops_and_continues():
             assert len(ticks) > 100
             gaps = np.diff(ticks[10:])
             assert np.median(gaps) == pytest.approx(60 / 150 / 24, abs=0.0015)
-            rate = (len(ticks) - 11) / (ticks[-1] - ticks[10])
-            assert rate == pytest.approx(150 / 60 * 24, rel=0.01)
+            rate = (len(ticks) - 11) / (ticks[-1] - ticks[10])  # (JACK may lose one in a cycle
+            assert rate == pytest.approx(150 / 60 * 24, rel=0.03)  # it misses under load)
             s.send("/livernn/tempo", 100.0)
             time.sleep(2.5)
             later = [t for t, m in _realtime(probe) if m.type == "clock" and t > ticks[-1] + 0.3]
-            rate = (len(later) - 1) / (later[-1] - later[0])
-            assert rate == pytest.approx(100 / 60 * 24, rel=0.03)
+            assert np.median(np.diff(later)) == pytest.approx(60 / 100 / 24, abs=0.0015)
             s.send("/livernn/stop")
             time.sleep(0.5)
             s.send("/livernn/start")
-            time.sleep(0.5)
+            deadline = time.monotonic() + 3.0
+            while "continue" not in [m.type for _, m in _realtime(probe)][-200:]:
+                assert time.monotonic() < deadline, "no Continue after /livernn/start"
+                time.sleep(0.1)
+            time.sleep(0.2)
             kinds = [m.type for _, m in _realtime(probe)]
             i = kinds.index("stop")
             j = kinds.index("continue", i)
@@ -67,9 +73,12 @@ def test_clock_out_starts_ticks_24_a_beat_stops_and_continues():
 
 
 def test_clock_in_sets_the_tempo_and_puts_notes_on_its_beats(tmp_path):
-    bpm = 140.0
+    bpm = 100.0  # a tick is 25 ms: notes off the clock would be 6 ms from a tick at the median
     ready, sched = tmp_path / "ready", tmp_path / "schedule.json"
-    with jack_server(fluidsynth=False, period=64) as jack, jack.midi_probe("notes") as probe:
+    with (
+        jack_server(fluidsynth=False, period=64, realtime=True) as jack,
+        jack.midi_probe("notes") as probe,
+    ):
         src = subprocess.Popen(
             [sys.executable, str(ROOT / "tests" / "clock_source.py"), "--port", "drum",
              "--bpm", str(bpm), "--seconds", "12", "--ready", str(ready), "--out", str(sched)],
@@ -81,8 +90,9 @@ def test_clock_in_sets_the_tempo_and_puts_notes_on_its_beats(tmp_path):
             args += ("--tempo", "90", "--seed", SEED, "--rng-seed", "2")
             with serve(DEFAULT_MODEL, *args, midi=True, env=jack.env) as s:
                 ready.touch()  # livernn listens: the drum machine starts
+                time.sleep(9.0)
+                status = s.ask("/livernn/status", "/livernn/status")  # while it plays
                 assert src.wait(timeout=30) == 0
-                status = s.ask("/livernn/status", "/livernn/status")
         finally:
             src.kill()
         tempo = dict(zip(status[::2], status[1::2], strict=False))["tempo"]
@@ -93,10 +103,12 @@ def test_clock_in_sets_the_tempo_and_puts_notes_on_its_beats(tmp_path):
         ons = [t for t, m in list(probe.events) if m.type == "note_on" and m.velocity > 0]
         late = [t for t in ons if start + 2.0 < t < start + 11.5]  # once the clock is followed
         assert len(late) > 10
-        # Locked to the clock: every note on one of its ticks. (Whole ticks are not checked:
-        # on this 2-core machine under load a tick now and then slips between the clock's
-        # process, JACK and livernn, and livernn's count then differs by one; BENCHMARKS.md.)
+        # Locked to the clock: every note on one of its ticks (JACK moves MIDI once a 1.3 ms
+        # period each way: about 2 ms of the error is that). Whole ticks are not checked here:
+        # JACK's dummy driver on a loaded 2-core machine misses a cycle now and then and loses
+        # its MIDI, and a lost tick is told from a late one only by the next gap, which a
+        # second miss can fool; the pure tests (test_sync.py) check both cases exactly.
         tick = 60.0 / bpm / 24
         errs = [abs((t - start) / tick - round((t - start) / tick)) * tick * 1000 for t in late]
-        assert np.median(errs) < 2.5, errs
+        assert np.median(errs) < 4.0 and np.percentile(errs, 90) < 8.0, errs
         assert not probe.sounding(all_notes_off=True)

@@ -48,7 +48,7 @@ def test_livernn_plays_on_the_link_peers_downbeats_and_follows_it(namespace_ok, 
     out = tmp_path / "link.json"
     run = in_namespace(
         [sys.executable, str(ROOT / "tests" / "link_peer.py"), "--model", str(model),
-         "--bpm", "120", "--seconds", "20", "--change", "150", "--transport", "--out", str(out)],
+         "--bpm", "120", "--seconds", "20", "--change", "150", "--transport", "--relink", "--out", str(out)],
         timeout=120,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:] + run.stdout[-2000:]
@@ -62,3 +62,8 @@ def test_livernn_plays_on_the_link_peers_downbeats_and_follows_it(namespace_ok, 
     assert r["follow_ms"] is not None and r["follow_ms"] < 500.0
     assert r["stopped_notes"] == 0  # the peer stopped the session: livernn stopped
     assert "the band stopped" in r["serve_tail"] and "the band started" in r["serve_tail"]
+    # /livernn/link 0 then 1: left and joined again, still on the peer's downbeats
+    assert "left the Link session" in r["serve_tail"]
+    assert r["serve_tail"].count("joined the Link session") == 2
+    relinked = np.array(r["relinked_notes"])
+    assert len(relinked) >= 1 and relinked.max() < 10.0, relinked

@@ -144,7 +144,8 @@ class FakeSource:
 
     name = "fake"
 
-    def __init__(self, line: TempoMap, playing: bool | None = None) -> None:
+    def __init__(self, line: TempoMap, playing: bool | None = None, name: str = "fake") -> None:
+        self.name = name
         self.line = line
         self.playing = playing
         self.proposed: list[float] = []
@@ -323,3 +324,53 @@ def test_latency_sends_each_output_its_own_time_ahead_and_a_release_leaves_nothi
         for _, k, p in sink.notes:
             count[p] = count.get(p, 0) + (1 if k == "on" else -1 if count.get(p, 0) else 0)
         assert not any(count.values()), sink.notes[-4:]
+
+
+def test_link_without_the_extra_is_a_one_line_error_naming_it(monkeypatch):
+    import argparse
+    import sys
+
+    from livernn.errors import ConfigError
+    from livernn.serve import add_arguments, build_config
+
+    monkeypatch.setitem(sys.modules, "link", None)  # import link -> ImportError
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    with pytest.raises(ConfigError, match=r"pip install 'livernn\[link\]'") as e:
+        build_config(p.parse_args(["--link", "--no-midi"]))
+    assert "\n" not in str(e.value)
+
+
+def test_latency_is_set_over_osc_per_kind_of_output_and_refused_without_one():
+    midi = ClockSink()
+    midi.latency_group = "midi"
+    eng, rec, clock = make(sinks=[midi])
+    assert eng.apply(Command("midi_latency", 25.0)) is None
+    assert midi.latency == pytest.approx(0.025) and eng.lead() == pytest.approx(0.025)
+    assert "no OSC output" in eng.apply(Command("osc_latency", 10.0))
+
+
+def test_link_zero_leaves_the_band_and_keeps_time_alone():
+    src = FakeSource(TempoMap(T0, 0.0, 100.0), name="link")
+    eng, rec, clock = make(source=src)
+    eng.run_until(T0 + 2.0)
+    assert eng.sync.source is src and eng.tempo.bpm == 100.0
+    assert eng.apply(Command("link", 0)) is None
+    src.line = src.line.retempo(60.0, T0 + 2.0)  # no longer heard
+    eng.run_until(T0 + 4.0)
+    assert eng.sync.source is None and eng.tempo.bpm == 100.0
+    assert all(v.grid is None for v in eng.voices)
+
+
+def test_clock_in_counts_a_lost_tick_but_not_a_late_one():
+    dt = 60.0 / (120 * PPQ)
+    lost, late = ClockFollower(), ClockFollower()
+    for f in (lost, late):
+        f.feed(0xFA, -0.001)
+    for i in range(60):
+        if i != 40:
+            lost.feed(0xF8, i * dt)  # tick 40 never arrives
+        late.feed(0xF8, i * dt + (0.9 * dt if i == 40 else 0.0))  # tick 40 comes late
+    for f in (lost, late):
+        assert f.external(59 * dt).beat == pytest.approx(59 / PPQ, abs=1e-6)
+    assert lost.lost == 1 and late.lost == 0

@@ -16,7 +16,15 @@ def describe(engine: Engine) -> dict[str, Any]:
         "sounding": len(engine.sounding),
         "pending": len(engine.scheduler),
         "voices": [v.describe() for v in engine.voices],
+        "sync": sync_name(engine),
+        "peers": getattr(engine.sync.source, "peers", 0),
     }
+
+
+def sync_name(engine: Engine) -> str:
+    """What livernn keeps time with: "alone", "link" or "midi clock"."""
+    src = engine.sync.source
+    return "alone" if src is None else src.name
 
 
 def pairs(engine: Engine) -> list[Any]:
@@ -37,4 +45,6 @@ def pairs(engine: Engine) -> list[Any]:
         "meter", v.meter,
         "tunes", int(v.tunes),
         "sounding", len(engine.sounding),
+        "sync", sync_name(engine),
+        "peers", int(getattr(engine.sync.source, "peers", 0)),
     ]  # fmt: skip

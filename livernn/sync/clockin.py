@@ -12,12 +12,13 @@ Tempo and phase come from a least-squares line through the arrival times of the 
 that. Response time: a tempo change is fully in the estimate after ``WINDOW`` ticks (two
 beats); a tick that arrives more than ``STEP_SECONDS`` off the line (a jump of tempo, not
 jitter) is left out of the line, and ``STEPS`` of them in a row (a new tempo) restart it, so
-a big change is followed within a few ticks.
+a big change is followed within ``STEPS`` ticks (a quarter of a beat).
 """
 
 from __future__ import annotations
 
 import collections
+import math
 from dataclasses import dataclass
 
 from livernn.limits import TEMPO
@@ -27,7 +28,8 @@ PPQ = 24  # MIDI clock ticks per quarter note
 WINDOW = 48  # ticks in the line: two beats
 RESTART = 6  # ticks in the line before one can be judged off it
 STEP_SECONDS = 0.004  # a tick this far off the line is late (left out of it) ...
-STEPS = 3  # ... and this many in a row are a change of tempo: the line starts again
+STEPS = 6  # ... and this many in a row, evenly spaced, a change of tempo: a new line
+MAX_LOST = 3  # ticks lost in a row that are still counted; more is a pause of the clock
 TICKS_PER_SIXTEENTH = 6  # Song Position Pointer units
 
 
@@ -46,6 +48,9 @@ class ClockFollower:
         self.window = window
         self._ticks: collections.deque[tuple[int, float]] = collections.deque(maxlen=window)
         self._outliers: list[tuple[int, float]] = []  # ticks off the line, in a row
+        self._last: float | None = None  # when the last tick came
+        self._maybe_lost = 0  # ticks the last gap says may have been lost
+        self.lost = 0  # ticks counted as lost
         self._count = 0  # ticks heard since the line started (the line's x)
         self.position = 0  # song position of the next tick, in ticks
         self.playing = False
@@ -74,6 +79,21 @@ class ClockFollower:
 
     def _tick(self, t: float) -> None:
         fit = self._fit()
+        if fit is not None and self._last is not None and fit[1] > 0:
+            gap = (t - self._last) / fit[1]
+            # Two ticks' gap: a tick lost on the way (a MIDI system that misses a cycle) or a
+            # late one (the next then comes at once). The next gap tells which: a whole tick
+            # after it, the tick was lost and counts; less, it was late.
+            if self._maybe_lost and gap >= 0.75:
+                self._count += self._maybe_lost
+                if self.playing and self._anchor is not None:
+                    self.position += self._maybe_lost
+                if self._ticks and self._ticks[-1][1] == self._last:
+                    c, last = self._ticks.pop()
+                    self._ticks.append((c + self._maybe_lost, last))
+                self.lost += self._maybe_lost
+            missed = math.floor(gap + 0.25) - 1
+            self._maybe_lost = missed if 0 < missed <= MAX_LOST else 0
         off = fit is not None and len(self._ticks) >= RESTART
         if off:
             a, b = fit
@@ -81,12 +101,16 @@ class ClockFollower:
         if off:  # one late tick is jitter (left out); STEPS in a row are a new tempo
             self._outliers.append((self._count, t))
             if len(self._outliers) >= STEPS:
-                self._ticks.clear()
-                self._ticks.extend(self._outliers)
-                self._outliers.clear()
+                if _steady(self._outliers, fit[1]):  # evenly spaced: a new tempo
+                    self._ticks.clear()
+                    self._ticks.extend(self._outliers)
+                    self._outliers.clear()
+                else:  # bunched (a stall let them through at once): still the old line
+                    self._outliers.pop(0)
         else:
             self._outliers.clear()
             self._ticks.append((self._count, t))
+        self._last = t
         if self.playing:
             if self._anchor is None:
                 self._anchor = (self._count, self.position)
@@ -122,3 +146,18 @@ class ClockFollower:
         count, pos = self._anchor
         ticks = (now - a) / b - count  # ticks since the anchor tick, read off the line
         return External(now, (pos + ticks) / PPQ, bpm, True)
+
+
+def _steady(ticks: list[tuple[int, float]], was: float) -> bool:
+    """Ticks on a line of their own (within half the step threshold) with a step between half
+    and twice the old one: a new tempo, not a burst after a stall."""
+    n = len(ticks)
+    xs = [x for x, _ in ticks]
+    ys = [y for _, y in ticks]
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in ticks) / sxx
+    a = my - b * mx
+    return (
+        0.5 * was < b < 2.0 * was and max(abs(a + b * x - y) for x, y in ticks) < STEP_SECONDS / 2
+    )

@@ -28,6 +28,14 @@ import pytest
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
 
+def _can_realtime() -> bool:
+    try:
+        os.sched_get_priority_max(os.SCHED_FIFO)
+        return os.geteuid() == 0 or os.sched_getscheduler(0) == os.SCHED_FIFO
+    except (AttributeError, OSError):
+        return False
+
+
 def skip_unless_installed(fluidsynth: bool = True) -> None:
     for prog in ("jackd", "jack_lsp", "jack_connect") + (("fluidsynth",) if fluidsynth else ()):
         if shutil.which(prog) is None:
@@ -174,9 +182,14 @@ class MidiProbe:
 
 
 @contextlib.contextmanager
-def jack_server(fluidsynth: bool = True, period: int = 1024) -> Iterator[JackServer]:
+def jack_server(
+    fluidsynth: bool = True, period: int = 1024, realtime: bool = False
+) -> Iterator[JackServer]:
     """jackd -d dummy under a unique name (+ FluidSynth listening on JACK MIDI); ``period``:
-    frames per cycle at 48 kHz (MIDI events move once a cycle: 64 is 1.3 ms)."""
+    frames per cycle at 48 kHz (MIDI events move once a cycle: 64 is 1.3 ms); ``realtime``:
+    jackd's process threads at SCHED_FIFO 10 (livernn's real-time engine thread, at 5, then
+    cannot delay JACK's cycle, which loses the MIDI events of a cycle it misses), where the
+    system allows it (else as --no-realtime)."""
     skip_unless_installed(fluidsynth)
     name = f"livernn-test-{uuid.uuid4().hex[:8]}"
     logdir = Path(tempfile.mkdtemp(prefix="livernn-jack-"))
@@ -185,7 +198,8 @@ def jack_server(fluidsynth: bool = True, period: int = 1024) -> Iterator[JackSer
         with open(logdir / "jackd.log", "w") as log:
             server.procs.append(
                 subprocess.Popen(
-                    ["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", str(period)],
+                    ["jackd", *(["-R", "-P", "10"] if realtime and _can_realtime() else ["--no-realtime"]),
+                     "-n", name, "-d", "dummy", "-r", "48000", "-p", str(period)],
                     stdout=log, stderr=subprocess.STDOUT, env=server.env,
                 )
             )  # fmt: skip
