@@ -23,10 +23,11 @@ from livernn.osc import ADDRESSES, OUT_ADDRESSES, Context, to_command
 SENDER = ("127.0.0.1", 50000)  # where Max's udpsend sends from
 PATCH = Path(__file__).resolve().parents[1] / "patches" / "max" / "livernn.maxpat"
 # every control the patch must offer (issue 17 added listen mode, loop, rewind, mutate,
-# bookmark/recall and the constraint level)
+# bookmark/recall and the constraint level; issue 11 Link and the send-ahead latencies)
 NEEDED = (
     *("seed", "key", "meter", "temperature", "tempo", "start", "stop", "panic"),
     *("midi_in", "loop", "rewind", "mutate", "bookmark", "recall", "constrain"),
+    *("link", "midi_latency", "osc_latency"),
 )
 
 # (inlets, outlets) Max gives each object; ``n`` is the number of arguments.
@@ -301,6 +302,8 @@ def test_menus_send_every_mode_the_server_knows(patcher, boxes):
     assert levels == {"none", "syntax", "meter"}, levels
     loops = {args[0] for _, a, args in sent if a == "/livernn/loop"}
     assert 0 in loops and len(loops) >= 2, "a loop and a way to end it"
+    links = {args[0] for _, a, args in sent if a == "/livernn/link"}
+    assert links == {0, 1}, f"join and leave the Link session: {links}"
 
 
 def test_atoms_parser():

@@ -28,10 +28,11 @@ WRAPPER = ROOT / "tests" / "pd" / "livernn_test.pd"
 NOTE_RE = re.compile(r"^NOTE: (\S+) (\S+) (\S+)", re.M)
 SENDER = ("127.0.0.1", 50000)
 # every control the patch must offer (issue 17 added listen mode, loop, rewind, mutate,
-# bookmark/recall and the constraint level)
+# bookmark/recall and the constraint level; issue 11 Link and the send-ahead latencies)
 NEEDED = (
     *("seed", "key", "meter", "temperature", "tempo", "start", "stop", "panic"),
     *("midi_in", "loop", "rewind", "mutate", "bookmark", "recall", "constrain"),
+    *("link", "midi_latency", "osc_latency"),
 )
 
 needs_pd = pytest.mark.skipif(
@@ -182,6 +183,13 @@ def test_every_osc_message_is_one_the_server_accepts():
             checked.add(address)
     for needed in NEEDED:
         assert f"/livernn/{needed}" in checked, f"no value of /livernn/{needed} was checked"
+    links = {
+        a[0]
+        for i, arg_lists in pd_sent(text).items()
+        if boxes[i][5:6] == ["link"]
+        for a in arg_lists
+    }
+    assert links == {0.0, 1.0}, f"join and leave the Link session: {links}"
 
 
 @needs_pd

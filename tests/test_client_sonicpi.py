@@ -26,10 +26,12 @@ CLIENT = ROOT / "patches" / "sonic-pi" / "livernn.rb"
 PLAYED_RE = re.compile(r"synth :(\w+), \{note: ([\d.]+), amp: ([\d.]+)")
 
 # every control the file must offer (issue 17 added listen mode, loop, rewind, mutate,
-# bookmark/recall and the constraint level); its key and meter go in the seed's header
+# bookmark/recall and the constraint level; issue 11 Link and the send-ahead latencies, offered
+# in comments); its key and meter go in the seed's header
 NEEDED = (
     *("seed", "temperature", "tempo", "start", "stop", "panic", "subscribe"),
     *("midi_in", "loop", "rewind", "mutate", "bookmark", "recall", "constrain"),
+    *("link", "midi_latency", "osc_latency"),
 )
 OSC_RE = re.compile(r'^[#\s]*osc[ (]"(/livernn/[a-z_/]+)"((?:,\s*[^,#\n)]+)*)', re.M)
 SEND_RE = re.compile(r'^livernn_send_if_changed :\w+, "(/livernn/[a-z_/]+)", (\w+)', re.M)
@@ -89,6 +91,14 @@ def test_every_message_is_one_the_server_accepts():
     assert re.search(r'^\s*\S.*sync "/osc\*/livernn/confidence"', code, re.M), (
         "the file does not read /livernn/confidence"
     )
+
+
+def test_link_is_shown_commented_out():
+    """``use_bpm :link`` (Sonic Pi 4's Link) is offered, only in comments: the headless Sonic Pi
+    3 the end-to-end test runs has no Link and would stop at it."""
+    code = CLIENT.read_text()
+    assert re.search(r"^#\s*use_bpm :link\b", code, re.M), "the file does not show use_bpm :link"
+    assert not re.search(r"^[^#\n]*:link\b", code, re.M), "use_bpm :link outside a comment"
 
 
 def wait_until(predicate, timeout: float, server=None) -> bool:

@@ -1205,6 +1205,159 @@
      ],
      "text": "confidence: bits (high = unsure)"
     }
+   },
+   {
+    "box": {
+     "id": "obj-120",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      20.0,
+      620.0,
+      460.0,
+      20.0
+     ],
+     "text": "SYNC with a band - Link (livernn serve --link) and send-ahead latency in ms"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-121",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      20.0,
+      645.0,
+      105.0,
+      22.0
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "/livernn/link 1"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-122",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      135.0,
+      645.0,
+      105.0,
+      22.0
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "/livernn/link 0"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-123",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      250.0,
+      645.0,
+      230.0,
+      20.0
+     ],
+     "text": "join / leave the Link session"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-124",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      20.0,
+      675.0,
+      170.0,
+      22.0
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "/livernn/midi_latency 20"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-125",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      200.0,
+      675.0,
+      170.0,
+      22.0
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "/livernn/midi_latency 0"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-126",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      20.0,
+      705.0,
+      170.0,
+      22.0
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "/livernn/osc_latency 20"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-127",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      200.0,
+      705.0,
+      170.0,
+      22.0
+     ],
+     "outlettype": [
+      ""
+     ],
+     "text": "/livernn/osc_latency 0"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-128",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      20.0,
+      735.0,
+      460.0,
+      60.0
+     ],
+     "text": "CLOCK - livernn serve --clock-out sends MIDI clock (24 a beat, start/stop) on its MIDI output: follow it with [rtin]. --clock-in PORT: livernn follows the MIDI clock of PORT. --link [--quantum N]: share Ableton Link's beat (pip install 'livernn[link]')."
+    }
    }
   ],
   "lines": [
@@ -1840,6 +1993,78 @@
      ],
      "destination": [
       "obj-115",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-121",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-122",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-124",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-125",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-126",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-127",
+      0
+     ],
+     "destination": [
+      "obj-6",
       0
      ]
     }

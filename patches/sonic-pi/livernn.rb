@@ -72,6 +72,22 @@ end
 # osc "/livernn/bookmark", "a"        # name this moment "a" ...
 # osc "/livernn/recall", "a"          # ... and come back to it later
 
+# Play in time with a band (Sonic Pi 4 or later has Ableton Link; Sonic Pi 3 has not).
+# Start the server with  livernn serve --link  (pip install 'livernn[link]'), then uncomment and
+# Run: livernn joins the Link session, and your own live loops use Link's tempo and beat with
+# use_bpm :link - both play on the same beat (set the tempo in Link, not with livernn_tempo).
+# osc "/livernn/link", 1              # join the Link session live (0 leaves it)
+# live_loop :beat do
+#   use_bpm :link
+#   sample :bd_haus
+#   sleep 1
+# end
+# Other ways to share the beat: livernn serve --clock-out sends MIDI clock on livernn's MIDI
+# output; --clock-in PORT follows the MIDI clock of PORT. A slow synth lands on the beat if
+# livernn sends to it early, in ms (0..1000; also --midi-latency and --osc-latency):
+# osc "/livernn/midi_latency", 20     # MIDI out 20 ms early
+# osc "/livernn/osc_latency", 20      # the note cues 20 ms early (Sonic Pi's synths start late)
+
 live_loop :livernn_notes do
   use_real_time                       # play as soon as the note arrives
   pitch, velocity, seconds = sync "/osc*/livernn/note"
