@@ -11,8 +11,8 @@ It joins Link with the same binding as livernn (LinkPython-extern), starts ``liv
 Link's clock as it arrives. Notes within an eighth of a beat of a downbeat (phase 0 of the
 quantum) are livernn's beat-1 notes; their distance from the downbeat is the phase error.
 ``--change`` makes this peer change the tempo halfway; the follow time is from the change to
-the first note after which every note sits on the new grid (within 1 ms of a sixteenth or a
-triplet eighth, the only places ``--plain`` puts notes). ``--load`` runs a CPU-bound process
+the first note on the new grid (within 1 ms of a sixteenth or a triplet eighth, the only
+places ``--plain`` puts notes), and how many notes came before it. ``--load`` runs a CPU-bound process
 beside livernn. One JSON object is written to ``--out``.
 """
 
@@ -149,7 +149,10 @@ def main() -> None:
 
 
 def analyse(notes, q, change_at):
-    downbeat_ms = []
+    """Beat-1 phase errors, every note's distance to the grid (a sixteenth or a triplet
+    eighth), and the follow: the notes after the peer's tempo change until the first one on
+    the new grid (0: from the next note), and how long after the change that note came."""
+    downbeat_ms, grid_ms = [], []
     for t, beat, bpm in notes:
         if change_at is not None and 0 <= t - change_at < 1.0:
             continue  # the follow is measured on its own below
@@ -157,13 +160,16 @@ def analyse(notes, q, change_at):
         d = min(phase, q - phase)
         if d < 0.125:
             downbeat_ms.append(d * 60000.0 / bpm)
-    follow_ms = None
+        grid_ms.append(_grid_error_ms(beat, bpm))
+    follow_ms = follow_notes = None
     if change_at is not None:
         after = [(t, b, bpm) for t, b, bpm in notes if t >= change_at]
-        bad = [t for t, b, bpm in after if _grid_error_ms(b, bpm) > 1.0]
-        last_bad = max(bad, default=change_at)
-        follow_ms = (last_bad - change_at) * 1000.0 if bad else 0.0
-    return {"notes": len(notes), "downbeat_ms": downbeat_ms, "follow_ms": follow_ms}
+        for i, (t, b, bpm) in enumerate(after):
+            if _grid_error_ms(b, bpm) <= 1.0:
+                follow_ms, follow_notes = (t - change_at) * 1000.0, i
+                break
+    return {"notes": len(notes), "downbeat_ms": downbeat_ms, "grid_ms": grid_ms,
+            "follow_ms": follow_ms, "follow_notes": follow_notes}  # fmt: skip
 
 
 def _grid_error_ms(beat, bpm):

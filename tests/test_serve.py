@@ -13,6 +13,7 @@ import mido
 import pytest
 from pythonosc.udp_client import SimpleUDPClient
 
+from livernn.errors import LivernnError
 from tests.support.server import free_udp_port, serve
 
 SEED = "X:1\\nT:Test\\nM:4/4\\nL:1/8\\nK:D\\nDEFG ABcd|"
@@ -195,3 +196,24 @@ def test_every_flag_reaches_the_config():
         "x.mid",
         True,
     )
+
+
+def test_the_band_flags_reach_the_config():
+    from livernn.cli import build_parser
+    from livernn.serve import build_config
+
+    parse = build_parser().parse_args
+    cfg = build_config(
+        parse(["serve", "--clock-out", "--clock-in", "drum", "--quantum", "3", "--midi-latency",
+               "25", "--osc-latency", "7.5", "--no-realtime", "--virtual", "x"])
+    )  # fmt: skip
+    s = cfg.engine.sync
+    assert (s.clock_out, s.clock_in, s.quantum, s.link) == (True, "drum", 3.0, False)
+    assert (s.midi_latency, s.osc_latency) == (0.025, 0.0075)
+    assert cfg.engine.realtime is False
+    assert build_config(parse(["serve", "--no-midi"])).engine.realtime is True  # the default
+    for bad, why in ((["--clock-out", "--no-midi"], "drop --no-midi"),
+                     (["--quantum", "0"], "--quantum"), (["--midi-latency", "-5"], "latency"),
+                     (["--link", "--clock-in", "x"], r"choose one|livernn\[link\]")):  # fmt: skip
+        with pytest.raises(LivernnError, match=why):
+            build_config(parse(["serve", *bad]))
