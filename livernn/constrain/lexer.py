@@ -56,7 +56,7 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
         "st", "buf", "field", "hdr", "seen", "unit_given", "notes", "need", "prev_note",
         "prev_len", "kind", "broken", "tie", "deco_n", "gch_n", "space", "slur", "spell",
         "ctx", "chord_n", "grace_n", "tup_left", "tup_f", "tup_len", "length", "pair",
-        "meter_text", "hornpipe",
+        "meter_text", "hornpipe", "bar_fin",
     )  # fmt: skip
 
     def __init__(self, meter: bool) -> None:
@@ -64,6 +64,10 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
         self.st, self.buf, self.field, self.hdr, self.seen = TOP, "", "", False, ""
         self.length = 0  # characters of the tune so far (from its X:)
         self.unit_given, self.meter_text, self.hornpipe = 0, "", False
+        # whether the tune was being steered to its end when the bar line in progress began:
+        # a bar line is judged by that to its last character (crossing STEER_AT inside ``::``
+        # must not refuse what its first ``:`` was let in for)
+        self.bar_fin = False
         self._start_body()
         self.st = TOP
 
@@ -80,7 +84,9 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
         snap = list(_GET(self))
         if (self.st == HDR_VAL and self.field in T.TEXT_FIELDS) or self.st in (FREE, BFREE):
             snap[_BUF] = (len(self.buf) >= T.MAX_TEXT, bool(self.buf.strip()))
-        snap[_LENGTH] = self.fin
+        # steered or not now, and after the character tried (a mask tries one): two states on
+        # either side of STEER_AT must not share a cached mask
+        snap[_LENGTH] = (self.fin, self.length + 1 > T.STEER_AT)
         snap[_NOTES] = self.notes > 0
         if self.st >= LINE:  # the header's bookkeeping no longer decides anything
             for i in _HEADER_ONLY:
@@ -333,7 +339,7 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
         if c in "|:":
             if (need and not self.tie) or self.tup_left:
                 return False
-            self.st, self.buf = BAR, c
+            self.st, self.buf, self.bar_fin = BAR, c, self.fin
             return self.bar_viable(c, self.fin, bool(self.tie))
         return False
 
@@ -341,12 +347,13 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
 
     def _bar(self, c: str) -> bool:
         p = self.buf + c
-        if self.bar_viable(p, self.fin, bool(self.tie)):
+        fin = self.bar_fin
+        if self.bar_viable(p, fin, bool(self.tie)):
             self.buf = p
             return True
-        if not self.bar_ok(self.buf, self.fin, bool(self.tie)):
+        if not self.bar_ok(self.buf, fin, bool(self.tie)):
             return False
-        self.bar_done(self.buf, self.fin)
+        self.bar_done(self.buf, fin)
         self.prev_note = self.space = False
         self.st = SEP
         return self._sep(c)
