@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench._common import pct, write_block  # noqa: E402
 from livernn.paths import DEFAULT_MODEL  # noqa: E402
+from tests.support.netns import in_namespace  # noqa: E402
 
-NS = 'ip link set lo up multicast on && ip route add 224.0.0.0/4 dev lo && exec "$@"'
 RESULTS = ROOT / "bench" / "results" / "sync.json"
 
 
@@ -60,8 +60,9 @@ def link(seconds: float) -> list[dict]:
                 argv = [sys.executable, str(ROOT / "tests" / "link_peer.py"), "--model",
                         str(DEFAULT_MODEL), "--bpm", str(bpm), "--seconds", str(seconds),
                         "--change", str(change), "--out", str(res)] + (["--load"] if load else [])  # fmt: skip
-                subprocess.run(["unshare", "-n", "bash", "-c", NS, "ns", *argv], check=True,
-                               timeout=seconds + 90, capture_output=True)  # fmt: skip
+                run = in_namespace(argv, timeout=seconds + 90)
+                if run.returncode != 0:
+                    raise SystemExit(f"link_peer failed: {run.stderr[-2000:]}")
                 r = json.loads(res.read_text())
             row = {"bpm": bpm, "change": change, "load": load, "notes": r["notes"],
                    "follow_ms": r["follow_ms"], "follow_notes": r["follow_notes"],

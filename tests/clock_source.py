@@ -19,6 +19,8 @@ from pathlib import Path
 import mido
 import numpy as np
 
+from livernn.clock import MonotonicClock
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -34,30 +36,22 @@ def main() -> None:
     ready = Path(a.ready)
     while not ready.exists():
         time.sleep(0.02)
+    clock = MonotonicClock(spin=0.0015)  # sleep, then spin the last 1.5 ms
     rng = np.random.default_rng(7)
     dt = 60.0 / (a.bpm * 24)
     start = time.perf_counter() + 0.2
-    _until(start - dt / 2)
+    clock.sleep_until(start - dt / 2)
     port.send(mido.Message("start"))
     times = []
     for i in range(int(a.seconds / dt)):
         due = start + i * dt
-        _until(due + rng.uniform(-a.jitter, a.jitter))
+        clock.sleep_until(due + rng.uniform(-a.jitter, a.jitter))
         port.send(mido.Message("clock"))
         times.append(due)
     port.send(mido.Message("stop"))
     time.sleep(0.1)
     port.close()
     Path(a.out).write_text(json.dumps({"start": start, "dt": dt, "times": times}))
-
-
-def _until(t: float) -> None:
-    while True:
-        left = t - time.perf_counter()
-        if left <= 0:
-            return
-        if left > 0.002:
-            time.sleep(left - 0.0015)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from livernn.osc import encode, parse_datagram  # noqa: E402
+from tests.support.server import free_udp_port  # noqa: E402
 
 
 def main() -> None:
@@ -62,7 +63,7 @@ def main() -> None:
     ctl = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     ctl.bind(("127.0.0.1", 0))
     ctl.settimeout(0.2)
-    port = _free_port()
+    port = free_udp_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "livernn", "-v", "serve", "--model", a.model, "--link",
            "--quantum", str(q), "--no-midi", "--quiet", "--plain", "--osc-port", str(port),
@@ -175,12 +176,6 @@ def analyse(notes, q, change_at):
 def _grid_error_ms(beat, bpm):
     errs = [abs(beat * k - round(beat * k)) / k for k in (4, 3)]
     return min(errs) * 60000.0 / bpm
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_ready(ctl, port, serve) -> None:

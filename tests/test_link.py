@@ -12,23 +12,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.support.netns import in_namespace
+
 ROOT = Path(__file__).resolve().parents[1]
-NAMESPACE = 'ip link set lo up multicast on && ip route add 224.0.0.0/4 dev lo && exec "$@"'
-
-
-def in_namespace(argv: list[str], timeout: float) -> subprocess.CompletedProcess:
-    """Run ``argv`` in a new network namespace that has only loopback (multicast on it)."""
-    return subprocess.run(
-        ["unshare", "-n", "bash", "-c", NAMESPACE, "ns", *argv],
-        capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -374,3 +374,12 @@ def test_clock_in_counts_a_lost_tick_but_not_a_late_one():
     for f in (lost, late):
         assert f.external(59 * dt).beat == pytest.approx(59 / PPQ, abs=1e-6)
     assert lost.lost == 1 and late.lost == 0
+
+
+def test_a_panic_sends_midi_stop_once():
+    out = ClockSink()
+    eng, rec, clock = make(sinks=[out], sync=SyncConfig(clock_out=True))
+    eng.run_until(T0 + 1.0)
+    eng.submit(Command("panic"))  # stops every voice (Stop), then the engine's panic
+    eng.run_until(T0 + 1.5)
+    assert [m for _, m in out.got].count((0xFC,)) == 1

@@ -339,9 +339,7 @@ def _status(engine: Engine, cmd: Command, targets: list[Voice]) -> None:
         engine.reply(cmd.sender, "/livernn/status", engine.status_args())
 
 
-from livernn.engine import transport  # noqa: E402  (its handlers: time and transport)
-
-start_voices, stop_voices = transport.start_voices, transport.stop_voices
+from livernn.engine import transport  # noqa: E402, F401  (its handlers: time and transport)
 
 
 def check_table() -> None:

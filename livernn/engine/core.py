@@ -66,6 +66,7 @@ class Engine(Sending):
         self.sinks = [o for o in outputs if isinstance(o, NoteSink)]
         self.monitors = [o for o in outputs if isinstance(o, Monitor)]
         self._early_sinks = [s for s in self.sinks if s.early]  # told ahead (OSC bundles out)
+        self.clock_sinks = [s for s in self.sinks if s.takes_clock]  # --clock-out
         self.early = Early() if self._early_sinks else None
         self.clock = clock or MonotonicClock()
         self.reply = reply

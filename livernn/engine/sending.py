@@ -14,7 +14,6 @@ from typing import Any
 
 from livernn.clock import TempoMap
 from livernn.engine import sync
-from livernn.outputs.base import NoteSink
 from livernn.scheduler import ON, Note
 
 log = logging.getLogger("livernn.engine.core")
@@ -172,15 +171,6 @@ class Sending:
         for voice, ch, pitch in self.sounding.overdue(now, self.config.max_note):
             self._note_off(self.clock.now(), voice, ch, pitch)
 
-    def send_clock(self, msg: tuple[int, ...]) -> None:
-        """A MIDI clock message now (Stop) on the outputs that take clock."""
-        if self.sync.clock_out:
-            self._at(self.clock.now(), self.clock_sinks, "clock", (msg,))
-
-    @property
-    def clock_sinks(self) -> list[NoteSink]:
-        return [s for s in self.sinks if getattr(s, "takes_clock", False)]
-
     def release(self, voice: int | None = None) -> None:
         """Note-offs for every sounding note of a voice (or all) now; forget pending ones."""
         self._flush_offs()
@@ -200,7 +190,7 @@ class Sending:
 
     def panic(self) -> None:
         self.release(None)
-        self.send_clock((sync.STOP,))
+        sync.clock_stop(self)
         channels = sorted({ch for v in self.voices for ch in v.channels()})
         t = self.clock.now()
         self._each(self.sinks, "panic", lambda s: s.panic(t, channels))
@@ -217,8 +207,7 @@ class Sending:
         for v in self.voices:
             v.running = False
         self.release(None)
-        self.send_clock((sync.STOP,))
-        self._flush_offs()
+        sync.clock_stop(self)
         if self.sync.source is not None:
             self._each([self.sync.source], "close", lambda s: s.close())
         t = self.clock.now()

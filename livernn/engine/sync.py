@@ -43,6 +43,7 @@ class Sync:
         self.next_tick: float | None = None
         self.song_zero = 0.0
         self.before_tick: list[tuple[int, ...]] = []
+        self.stopped = False  # Stop sent, no Start or Continue since
 
 
 def quantum(engine: Engine) -> float:
@@ -87,11 +88,11 @@ def poll(engine: Engine) -> None:
     joined = s.offset is None
     f = follow(engine.tempo, ext, s.offset, q, getattr(src, "jump_seconds", JUMP_SECONDS))
     jump = f.jump
-    # livernn's beat line goes on unbroken here; ``apply_jump`` moves it (and the grid)
-    engine.tempo = TempoMap(ext.time, engine.tempo.beat_at(ext.time), ext.bpm)
-    s.offset = f.offset - jump
-    if not jump:
-        engine.tempo = f.tempo
+    if jump:  # livernn's beat line goes on unbroken here; ``apply_jump`` moves it (and the grid)
+        engine.tempo = TempoMap(ext.time, engine.tempo.beat_at(ext.time), ext.bpm)
+        s.offset = f.offset - jump
+    else:
+        engine.tempo, s.offset = f.tempo, f.offset
     v0 = engine.voices[0]
     if joined and v0.running and v0.bars:  # a tune is playing: its bars onto the grid now
         jump = align(s.offset, q, v0.next_bar(engine.playhead()))
@@ -127,13 +128,10 @@ def apply_jump(engine: Engine, jump: float) -> None:
 
 def transport(engine: Engine, playing: bool) -> None:
     """The band started or stopped: so do all voices (quantized seeds wait for it)."""
-    from livernn.engine import commands
+    from livernn.engine.transport import start_voices, stop_voices
 
     log.info("the band %s: so does livernn", "started" if playing else "stopped")
-    if playing:
-        commands.start_voices(engine, engine.voices)
-    else:
-        commands.stop_voices(engine, engine.voices)
+    (start_voices if playing else stop_voices)(engine, engine.voices)
 
 
 def propose_tempo(engine: Engine, bpm: float) -> str | None:
@@ -162,9 +160,18 @@ def next_tick_at(zero: float, beat: float) -> float:
     return zero + math.ceil((beat - zero) * PPQ - 1e-6) / PPQ
 
 
+def clock_stop(engine: Engine) -> None:
+    """MIDI Stop now, once: the ticks go on (receivers keep the tempo), the song waits."""
+    s = engine.sync
+    if s.clock_out and not s.stopped:
+        s.stopped = True
+        engine._at(engine.clock.now(), engine.clock_sinks, "clock", ((STOP,),))
+
+
 def clock_start(engine: Engine, beat: float) -> None:
     """Start (song position 0) just before the tick at ``beat``, then ticks on."""
     s = engine.sync
+    s.stopped = False
     s.song_zero = beat
     s.next_tick = beat
     s.before_tick = [(START,)]
@@ -175,6 +182,7 @@ def clock_continue(engine: Engine) -> None:
     s = engine.sync
     if s.next_tick is None:
         return
+    s.stopped = False
     sixteenths = math.ceil((s.next_tick - s.song_zero) * 4 - 1e-6)
     s.next_tick = s.song_zero + sixteenths / 4
     pos = int(sixteenths) & 0x3FFF

@@ -61,7 +61,7 @@ def stop_voices(engine: Engine, targets: list[Voice]) -> None:
             v.pending_seed = (v.pending_seed[0], None)
         engine.release(v.index)
     if was_playing and not any(v.running for v in engine.voices):
-        engine.send_clock((sync.STOP,))
+        sync.clock_stop(engine)
 
 
 @handles("start")

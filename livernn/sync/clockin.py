@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from livernn.limits import TEMPO
@@ -119,27 +120,16 @@ class ClockFollower:
 
     def _fit(self) -> tuple[float, float] | None:
         """(a, b): tick number n arrives at a + b n (least squares); None under 2 ticks."""
-        n = len(self._ticks)
-        if n < 2:
-            return None
-        xs = [x for x, _ in self._ticks]
-        ys = [y for _, y in self._ticks]
-        mx, my = sum(xs) / n, sum(ys) / n
-        sxx = sum((x - mx) ** 2 for x in xs)
-        b = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
-        return my - b * mx, b
+        return _line(self._ticks) if len(self._ticks) >= 2 else None
 
     def bpm(self) -> float | None:
-        fit = self._fit()
-        if fit is None or fit[1] <= 0:
-            return None
-        return min(TEMPO.hi, max(TEMPO.lo, 60.0 / (PPQ * fit[1])))
+        return _bpm(self._fit())
 
     def external(self, now: float) -> External | None:
         """The beat line at ``now`` (beats from song position 0); None before two ticks,
         while stopped, and after a start or continue until its first tick."""
         fit = self._fit()
-        bpm = self.bpm()
+        bpm = _bpm(fit)
         if fit is None or bpm is None or not self.playing or self._anchor is None:
             return None
         a, b = fit
@@ -148,16 +138,27 @@ class ClockFollower:
         return External(now, (pos + ticks) / PPQ, bpm, True)
 
 
+def _line(ticks: Iterable[tuple[int, float]]) -> tuple[float, float]:
+    """(a, b): the least-squares line y = a + b x through (x, y) points (two or more)."""
+    pts = list(ticks)
+    n = len(pts)
+    mx = sum(x for x, _ in pts) / n
+    my = sum(y for _, y in pts) / n
+    sxx = sum((x - mx) ** 2 for x, _ in pts)
+    b = sum((x - mx) * (y - my) for x, y in pts) / sxx
+    return my - b * mx, b
+
+
+def _bpm(fit: tuple[float, float] | None) -> float | None:
+    if fit is None or fit[1] <= 0:
+        return None
+    return min(TEMPO.hi, max(TEMPO.lo, 60.0 / (PPQ * fit[1])))
+
+
 def _steady(ticks: list[tuple[int, float]], was: float) -> bool:
     """Ticks on a line of their own (within half the step threshold) with a step between half
     and twice the old one: a new tempo, not a burst after a stall."""
-    n = len(ticks)
-    xs = [x for x, _ in ticks]
-    ys = [y for _, y in ticks]
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    b = sum((x - mx) * (y - my) for x, y in ticks) / sxx
-    a = my - b * mx
+    a, b = _line(ticks)
     return (
         0.5 * was < b < 2.0 * was and max(abs(a + b * x - y) for x, y in ticks) < STEP_SECONDS / 2
     )
