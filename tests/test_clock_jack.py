@@ -110,5 +110,8 @@ def test_clock_in_sets_the_tempo_and_puts_notes_on_its_beats(tmp_path):
         # second miss can fool; the pure tests (test_sync.py) check both cases exactly.
         tick = 60.0 / bpm / 24
         errs = [abs((t - start) / tick - round((t - start) / tick)) * tick * 1000 for t in late]
-        assert np.median(errs) < 4.0 and np.percentile(errs, 90) < 8.0, errs
+        # Unlocked, notes would sit anywhere within half a tick (12.5 ms) of one: median 6.25,
+        # p90 11.25 ms. Locked, the median is about 2.5 ms; the full suite's load on CI has put
+        # the p90 at 8.9 ms (one run of three), so the p90 bound is 10 ms.
+        assert np.median(errs) < 4.0 and np.percentile(errs, 90) < 10.0, errs
         assert not probe.sounding(all_notes_off=True)
