@@ -182,6 +182,7 @@ SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[Heal
 @SETTINGS
 @given(feel_text, st.booleans())
 @example('|2d>||"G"', False)  # a note held open in a skipped ending, settled after it
+@example('d>|:"G"|:', False)  # a note held open across |: is not part of the section
 def test_one_char_at_a_time_equals_all_at_once_and_nothing_comes_before_settled(
     body: str, hornpipe: bool
 ) -> None:

@@ -266,7 +266,9 @@ class RepeatMachine:
             conv = self.conv
             for i, e in enumerate(entries):
                 if e[0] == 0:
-                    if not self.skipping:
+                    # a note held open across the section's |: (a broken rhythm waiting for
+                    # its pair) is on the tape after it but began before it: not repeated
+                    if not self.skipping and e[2] >= self.save_w - 1e-9:
                         out.append((e[1], e[2] + self.shift, e[3]))
                     continue
                 if e[0] == 2:  # a chord name: a marker for the backing (backing.py)
