@@ -17,6 +17,7 @@ from training.corpus import (
     load_corpus,
     split_abc,
     split_text,
+    tune_key,
 )
 
 COLLECTION = """%abc-2.1
@@ -159,9 +160,12 @@ def test_bad_corpora_are_one_line_errors(tmp_path: Path, setup, message: str) ->
 
 def test_split_is_by_tune_seeded_and_disjoint() -> None:
     corpus = load_corpus(str(BUILTIN_CORPUS), CleanOptions.all())
-    train, val = corpus.split(0.1, seed=3)
-    assert len(val) == 80 and len(train) == 724
-    assert sorted(train + val) == sorted(corpus.docs)  # whole tunes, nothing cut or lost
+    split = corpus.split_by_tune(0.1, seed=3)
+    train, val = split.train, split.val
+    assert len(val) == 80 and len(train) + split.removed_held_out + split.removed_copies == 724
+    assert set(train + val) <= set(corpus.docs)  # whole tunes, nothing cut
+    kept = {tune_key(d) for d in train + val}
+    assert kept == {tune_key(d) for d in corpus.docs}  # only copies of a kept tune removed
     assert corpus.split(0.1, seed=3) == (train, val)  # seeded: the same split again
     assert corpus.split(0.1, seed=4)[1] != val
     tiny = load_corpus(str(BUILTIN_CORPUS)).__class__(("a", "b"), ("x",), "text")

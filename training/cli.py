@@ -39,10 +39,15 @@ def run(args: argparse.Namespace) -> int:
     mcfg = from_args(ModelConfig, args, vocab_size=1).validate()
     cfg = from_args(TrainConfig, args).validate()
     result = train(cfg, mcfg)
+    before = (
+        f" ({result.init_val_bpc:.4f} before fine-tuning)"
+        if cfg.init and result.init_val_bpc == result.init_val_bpc
+        else ""
+    )
     print(
-        f"best validation {result.best_val_bpc:.4f} bits/char after {result.tokens_seen:,} "
-        f"characters ({result.steps} steps, {result.seconds:.0f} s): {result.best_path}"
-        + (" [interrupted]" if result.interrupted else "")
+        f"best validation {result.best_val_bpc:.4f} bits/char{before} after "
+        f"{result.tokens_seen:,} characters ({result.steps} steps, {result.seconds:.0f} s): "
+        f"{result.best_path}" + (" [interrupted]" if result.interrupted else "")
     )
     if args.export and result.best_path.is_file():
         from training.export import export_checkpoint

@@ -29,9 +29,20 @@ def run(args: argparse.Namespace) -> int:
     from training.export import export_checkpoint
 
     cfg = from_args(ExportConfig, args)
-    path, parity = export_checkpoint(cfg.checkpoint, cfg.out, check=cfg.check)
+    path, parity = export_checkpoint(cfg.checkpoint, cfg.out, check=cfg.check, int8=cfg.int8)
     size = path.stat().st_size / 1e6
-    if parity:
+    if cfg.pt:
+        from training.finetune import slim_checkpoint
+
+        pt = slim_checkpoint(cfg.checkpoint, cfg.pt)
+        print(f"wrote {pt} ({pt.stat().st_size / 1e6:.1f} MB) for train --init")
+    if cfg.int8:
+        print(
+            f"exported {path} ({size:.1f} MB, int8); float MatMul graph parity "
+            f"{parity.get('float_graph_vs_torch', float('nan')):.2e}, int8 max abs logit "
+            f"difference {parity['int8_vs_torch']:.3f}"
+        )
+    elif parity:
         worst = max(parity.values())
         print(f"exported {path} ({size:.1f} MB); parity ok, max abs difference {worst:.2e}")
     else:

@@ -99,7 +99,16 @@ class TrainConfig:
         choices=TEXT_SPLITS,
         group="data",
     )
-    val_fraction: float = opt(0.1, "tunes held out (by tune)", group="data")
+    val_fraction: float = opt(
+        0.1, "tunes held out (by tune, within each --corpus argument)", group="data"
+    )
+    mix: tuple[float, ...] = opt(
+        (),
+        "sampling weight of each --corpus argument, e.g. --mix 2 1 (default: by size; "
+        "random windows only)",
+        metavar="W",
+        group="data",
+    )
     batching: str = opt(
         "random",
         "random windows, or stateful truncated BPTT carrying the state",
@@ -131,6 +140,19 @@ class TrainConfig:
     seed: int = opt(0, "random seed (split, init, batches)", group="run")
     sample_chars: int = opt(300, "sample size each epoch", group="run")
     sample_prefix: str = opt("X:1\n", "what each epoch's sample starts with", cli=False)
+    init: str = opt(
+        "",
+        "fine-tune: start from this checkpoint's weights, config and vocabulary "
+        "(e.g. exported/tunes.pt)",
+        metavar="CHECKPOINT",
+        group="fine-tuning",
+    )
+    train_layers: int = opt(
+        0,
+        "with --init: train only the top N recurrent layers and the output layer (0 = all)",
+        metavar="N",
+        group="fine-tuning",
+    )
     resume: str = opt(
         "",
         "resume from RUN_DIR/latest.pt (or the checkpoint given)",
@@ -161,6 +183,22 @@ class TrainConfig:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose adamw or adam")
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"unknown schedule {self.schedule!r}; choose cosine or constant")
+        if self.mix:
+            if len(self.mix) != len(self.corpus):
+                raise ConfigError(
+                    f"--mix gives {len(self.mix)} weights for {len(self.corpus)} --corpus "
+                    "arguments: give one per argument"
+                )
+            if any(w < 0 for w in self.mix) or not any(w > 0 for w in self.mix):
+                raise ConfigError("--mix weights must be >= 0, and one of them > 0")
+            if self.batching != "random":
+                raise ConfigError("--mix needs random batching (stateful streams read in order)")
+        if self.train_layers < 0:
+            raise ConfigError(f"--train-layers must be >= 0, got {self.train_layers}")
+        if self.train_layers and not self.init:
+            raise ConfigError("--train-layers needs --init (it fine-tunes a trained model)")
+        if self.init and self.resume:
+            raise ConfigError("--init starts a new run and --resume continues one: give one")
         return self
 
 
@@ -173,6 +211,14 @@ class ExportConfig:
     )
     out: str = opt(help="the ONNX file to write", metavar="MODEL.onnx")
     check: bool = opt(True, "skip the parity check")
+    int8: bool = opt(
+        False, "write the int8 variant (onnxruntime dynamic quantisation of the weight matrices)"
+    )
+    pt: str = opt(
+        "",
+        "also write the checkpoint without its optimiser state, for train --init",
+        metavar="FILE.pt",
+    )
 
 
 # ----------------------------------------------------------------------------- argparse

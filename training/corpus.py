@@ -1,16 +1,22 @@
 """Training corpora: load files, globs and folders; split into tunes or documents; clean; split.
 
 An ABC file is split into tunes (a tune starts at an ``X:`` line and ends at a blank line or
-the next ``X:``, as ``livernn.abc.tunes`` defines); any other UTF-8 text is one document per file or per blank-line block. The
-optional cleaning for character models (``CleanOptions``) drops bookkeeping that a character
-model would only learn to imitate; the options are recorded in the model. The train/validation
-split is by tune or document (seeded), never by character offset.
+the next ``X:``, as ``livernn.abc.tunes`` defines); any other UTF-8 text is one document per
+file or per blank-line block. The optional cleaning for character models (``training/clean.py``)
+drops bookkeeping that a character model would only learn to imitate; the options are recorded
+in the model. ``music21:essenFolksong`` names a collection inside the installed music21 package.
+
+The train/validation split (``Corpus.split``) is by tune or document, seeded, never by character
+offset, and made within each ``--corpus`` argument on its own: adding a collection leaves the
+split of the others as it was, so the same validation tunes can score an older model. Then
+duplicates (the same notes after cleaning, ``tune_key``) are removed: a tune whose copy is
+held out leaves the training side, and each side keeps one copy. See docs/DESIGN.md, "Training".
 """
 
 from __future__ import annotations
 
 import glob
-import json
+import importlib.util
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,57 +25,58 @@ import numpy as np
 
 from livernn.abc.tunes import tune_texts
 from livernn.errors import CorpusError
+from training.clean import KEPT_FIELDS, CleanOptions, clean_tune
 
-#: Header fields kept by cleaning: the ones that change the music (or name it).
-KEPT_FIELDS = frozenset("XTMLKQPRV")
+__all__ = ["KEPT_FIELDS", "CleanOptions", "Corpus", "Split", "clean_tune", "load_corpus"]
+
 #: Suffixes read from folders and recursive globs.
 TEXT_SUFFIXES = (".abc", ".txt")
 #: Separator between documents in a training stream.
 DOC_SEP = "\n\n"
-
-_FIELD_LINE = re.compile(r"^([A-Za-z]):\s*(.*)$")
-_INLINE_FIELD = re.compile(r"\[[A-Za-z]:[^\]\n]*\]")
-_QUOTED = re.compile(r'"[^"\n]*"')
-_BANG_DECO = re.compile(r"![A-Za-z0-9.<>()^_+/-]+!")
-_PLUS_DECO = re.compile(r"\+[A-Za-z0-9.<>()]+\+")
-_LETTER_DECO = re.compile(r"[~.HIJLMNOPRSTUVWhijklmnopqrstuvw]")
+#: Files of a folder that are about the collection, not in it (by name, lower case).
+NOT_CORPUS = ("license", "licence", "readme", "copying", "notice")
+#: ``music21:NAME`` reads NAME from the music21 package's corpus folder.
+MUSIC21 = "music21:"
+#: The music21 collections that may be trained on; the other ABC collections of the music21
+#: corpus are the independent evaluation and stay out of training (README, "Training").
+MUSIC21_TRAINING = ("essenFolksong",)
 
 
 @dataclass(frozen=True)
-class CleanOptions:
-    """Which bookkeeping to drop from ABC tunes (all off = the text as written)."""
+class Split:
+    """A corpus split by tune: the documents of each side and where each held-out one is from."""
 
-    headers: bool = False  # drop header fields other than X T M L K Q P R V (Z:, N:, B:, ...)
-    eol_bang: bool = False  # drop the `!` line-break marker at the end of music lines
-    quotes: bool = False  # drop quoted fingerings/annotations ("4", "^SEGUE"); keep chord names
-    decorations: bool = False  # drop !trill!, +fermata+ and letter decorations (~ . u v T H ...)
-    comments: bool = False  # drop % comments and %% directives
+    train: list[str]
+    val: list[str]
+    val_collections: list[str]  # per validation document
+    train_groups: list[int]  # per training document: the index of its --corpus argument
+    removed_held_out: int = 0  # training copies of a held-out tune
+    removed_copies: int = 0  # further copies on the same side
 
-    @classmethod
-    def all(cls) -> CleanOptions:
-        return cls(headers=True, eol_bang=True, quotes=True, decorations=True, comments=True)
+    def val_by_collection(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for doc, name in zip(self.val, self.val_collections, strict=True):
+            out.setdefault(name, []).append(doc)
+        return out
 
-    @property
-    def any(self) -> bool:
-        return any(asdict(self).values())
+    def describe(self) -> str:
+        return (
+            f"{len(self.train)} train / {len(self.val)} held-out docs; duplicates removed: "
+            f"{self.removed_held_out} copies of held-out tunes, {self.removed_copies} others"
+        )
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
 
-    @classmethod
-    def parse(cls, spec: str) -> CleanOptions:
-        """``"none"``, ``"all"`` or a comma list of option names (``"headers,eol_bang"``)."""
-        spec = spec.strip().lower()
-        if spec in ("", "none", "off"):
-            return cls()
-        if spec in ("all", "on"):
-            return cls.all()
-        names = [s.strip() for s in spec.split(",") if s.strip()]
-        bad = [n for n in names if n not in cls.__dataclass_fields__]
-        if bad:
-            allowed = ", ".join(cls.__dataclass_fields__)
-            raise CorpusError(f"unknown cleaning option {bad[0]!r}; use none, all or {allowed}")
-        return cls(**{n: True for n in names})
+_SPACE = re.compile(r"\s+")
+
+
+def tune_key(doc: str) -> str | None:
+    """What makes two tunes the same: the notes (the lines after the ``K:`` field, blanks
+    removed); None for a document that is not a tune (plain text is not deduplicated)."""
+    lines = doc.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("K:"):
+            return _SPACE.sub("", "\n".join(lines[i + 1 :])) or doc
+    return None
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,8 @@ class Corpus:
     sources: tuple[str, ...]
     kind: str  # "abc", "text" or "mixed"
     clean: CleanOptions = field(default_factory=CleanOptions)
+    groups: tuple[int, ...] = ()  # per doc: the index of its --corpus argument
+    collections: tuple[str, ...] = ()  # per doc: its collection (file or folder name)
 
     @property
     def chars(self) -> int:
@@ -87,57 +96,125 @@ class Corpus:
 
     def describe(self) -> str:
         names = ", ".join(Path(s).name for s in self.sources)
+        if len(names) > 300:  # a folder of many files: name the collections
+            names = ", ".join(sorted(set(self.collections)))
         clean = "clean=" + (",".join(k for k, v in asdict(self.clean).items() if v) or "none")
         return f"{names} ({len(self.docs)} {self.kind} docs, {self.chars} chars, {clean})"
 
-    def split(self, val_fraction: float = 0.1, seed: int = 0) -> tuple[list[str], list[str]]:
-        """Seeded split by document: (train, val). Val gets at least one doc when there are 2+."""
+    def split_by_tune(self, val_fraction: float = 0.1, seed: int = 0) -> Split:
+        """Seeded split by document within each ``--corpus`` argument, then deduplicated.
+
+        Each group is permuted with ``seed`` alone, so a group gets the split it had when it
+        was the whole corpus. Val gets at least one doc of a group of 2+.
+        """
         if not 0.0 <= val_fraction < 1.0:
             raise CorpusError(f"validation fraction must be in [0, 1), got {val_fraction}")
-        n = len(self.docs)
-        order = np.random.default_rng(seed).permutation(n)
-        n_val = int(round(n * val_fraction))
-        if val_fraction > 0 and n >= 2:
-            n_val = max(1, n_val)
-        n_val = min(n_val, n - 1)
-        val_idx = set(order[:n_val].tolist())
-        train = [d for i, d in enumerate(self.docs) if i not in val_idx]
-        val = [d for i, d in enumerate(self.docs) if i in val_idx]
-        return train, val
+        groups = self.groups or (0,) * len(self.docs)
+        collections = self.collections or ("corpus",) * len(self.docs)
+        held: set[int] = set()
+        for g in sorted(set(groups)):
+            idx = [i for i, x in enumerate(groups) if x == g]
+            n = len(idx)
+            order = np.random.default_rng(seed).permutation(n)
+            n_val = int(round(n * val_fraction))
+            if val_fraction > 0 and n >= 2:
+                n_val = max(1, n_val)
+            n_val = min(n_val, n - 1)
+            held.update(idx[j] for j in order[:n_val].tolist())
+        keys = [tune_key(d) for d in self.docs]
+        held_keys = {keys[i] for i in held} - {None}
+        seen: set[tuple[str | None, bool]] = set()
+        train, groups_out, val, val_names = [], [], [], []
+        removed_held = removed = 0
+        for i, doc in enumerate(self.docs):
+            k = keys[i]
+            if k is not None and i not in held and k in held_keys:
+                removed_held += 1
+                continue
+            if k is not None and (k, i in held) in seen:
+                removed += 1
+                continue
+            seen.add((k, i in held))
+            if i in held:
+                val.append(doc)
+                val_names.append(collections[i])
+            else:
+                train.append(doc)
+                groups_out.append(groups[i])
+        return Split(train, val, val_names, groups_out, removed_held, removed)
+
+    def split(self, val_fraction: float = 0.1, seed: int = 0) -> tuple[list[str], list[str]]:
+        """``split_by_tune`` as (train, val) documents."""
+        s = self.split_by_tune(val_fraction, seed)
+        return s.train, s.val
+
+
+def music21_folder(name: str) -> Path:
+    """The folder of the music21 corpus collection ``name`` (the package is not imported)."""
+    if name not in MUSIC21_TRAINING:
+        raise CorpusError(
+            f"music21:{name} is not a training collection (only "
+            f"{', '.join(MUSIC21_TRAINING)}: the other music21 collections are the independent "
+            "evaluation)"
+        )
+    spec = importlib.util.find_spec("music21")
+    if spec is None or spec.origin is None:
+        raise CorpusError(
+            f"music21:{name} needs the music21 package: pip install music21 "
+            "(it comes with pip install 'livernn[train]')"
+        )
+    folder = Path(spec.origin).parent / "corpus" / name
+    if not folder.is_dir():
+        raise CorpusError(f"this music21 has no corpus folder {name!r} ({folder})")
+    return folder
+
+
+def _spec_files(spec: str) -> tuple[list[Path], str | None]:
+    """The files one ``--corpus`` argument names, and the collection name of a folder."""
+    if spec.startswith(MUSIC21):
+        spec = str(music21_folder(spec[len(MUSIC21) :]))
+    p = Path(spec).expanduser()
+    if any(ch in spec for ch in "*?["):
+        matches = sorted(Path(m) for m in glob.glob(str(p), recursive=True))
+        files = [m for m in matches if m.is_file()]
+        if not files:
+            raise CorpusError(f"corpus glob {spec!r} matches no files")
+        return files, None
+    if p.is_dir():
+        files = sorted(
+            f
+            for f in p.rglob("*")
+            if f.is_file() and f.suffix.lower() in TEXT_SUFFIXES and not f.name.startswith(".")
+        )
+        if not files:
+            raise CorpusError(f"corpus folder {spec!r} has no {'/'.join(TEXT_SUFFIXES)} files")
+        # a collection's license.txt or README.txt is not part of it
+        kept = [f for f in files if not f.stem.lower().startswith(NOT_CORPUS)]
+        return kept or files, p.resolve().name
+    if p.is_file():
+        return [p], None
+    raise CorpusError(f"corpus path {spec!r} does not exist")
+
+
+def resolve_specs(specs: list[str]) -> list[tuple[int, Path, str]]:
+    """``(group, file, collection)`` for each file named by ``specs`` (files, folders read
+    recursively, globs with ``**`` recursive, ``music21:NAME``), each file once. The group is
+    the index of the argument; the collection is a folder's name, else the file's stem."""
+    out: list[tuple[int, Path, str]] = []
+    seen: set[Path] = set()
+    for group, spec in enumerate(specs):
+        files, folder = _spec_files(spec)
+        for f in files:
+            r = f.resolve()
+            if r not in seen:
+                seen.add(r)
+                out.append((group, f, folder or f.stem))
+    return out
 
 
 def resolve_paths(specs: list[str]) -> list[Path]:
-    """Files named by ``specs``: files, folders (recursive) and globs (``**`` is recursive)."""
-    out: list[Path] = []
-    for spec in specs:
-        p = Path(spec).expanduser()
-        if any(ch in spec for ch in "*?["):
-            matches = sorted(Path(m) for m in glob.glob(str(p), recursive=True))
-            files = [m for m in matches if m.is_file()]
-            if not files:
-                raise CorpusError(f"corpus glob {spec!r} matches no files")
-            out.extend(files)
-        elif p.is_dir():
-            files = sorted(
-                f
-                for f in p.rglob("*")
-                if f.is_file() and f.suffix.lower() in TEXT_SUFFIXES and not f.name.startswith(".")
-            )
-            if not files:
-                raise CorpusError(f"corpus folder {spec!r} has no {'/'.join(TEXT_SUFFIXES)} files")
-            out.extend(files)
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise CorpusError(f"corpus path {spec!r} does not exist")
-    seen: set[Path] = set()
-    unique = []
-    for f in out:
-        r = f.resolve()
-        if r not in seen:
-            seen.add(r)
-            unique.append(f)
-    return unique
+    """Files named by ``specs`` (``resolve_specs`` without the groups)."""
+    return [f for _, f, _ in resolve_specs(specs)]
 
 
 def read_text(path: Path) -> str:
@@ -174,68 +251,6 @@ def split_text(text: str, per: str = "blank") -> list[str]:
     return [b.strip("\n") for b in blocks if b.strip()]
 
 
-def _clean_music_line(line: str, opts: CleanOptions) -> str:
-    # Keep inline fields ([K:G], [M:3/4]) verbatim: they contain letters that look like decorations.
-    parts: list[str] = []
-    pos = 0
-    for m in _INLINE_FIELD.finditer(line):
-        parts.append(_clean_music_segment(line[pos : m.start()], opts))
-        parts.append(m.group(0))
-        pos = m.end()
-    parts.append(_clean_music_segment(line[pos:], opts))
-    out = "".join(parts)
-    if opts.eol_bang:
-        out = re.sub(r"!\s*$", "", out)
-    if opts.quotes or opts.decorations:
-        # removals leave runs of blanks; one blank means the same to ABC (it breaks beams)
-        out = re.sub(r"[ \t]{2,}", " ", out).lstrip(" \t")
-    out = re.sub(r"[ \t]+$", "", out)
-    return out
-
-
-def _is_chord_name(s: str) -> bool:
-    return re.fullmatch(r"[A-G][#b]?[^\s\"/]{0,8}(/[A-G][#b]?)?", s) is not None
-
-
-def _clean_music_segment(seg: str, opts: CleanOptions) -> str:
-    if opts.quotes:
-        seg = _QUOTED.sub(lambda m: m.group(0) if _is_chord_name(m.group(0)[1:-1]) else "", seg)
-    if opts.decorations:
-        seg = _BANG_DECO.sub("", seg)
-        seg = _PLUS_DECO.sub("", seg)
-        # letter decorations sit outside quotes; protect chord names while removing them
-        pieces = re.split(r'("[^"\n]*")', seg)
-        seg = "".join(p if p.startswith('"') else _LETTER_DECO.sub("", p) for p in pieces)
-    return seg
-
-
-def clean_tune(tune: str, opts: CleanOptions) -> str:
-    """One ABC tune with the bookkeeping selected by ``opts`` removed."""
-    if not opts.any:
-        return tune
-    out: list[str] = []
-    for line in tune.split("\n"):
-        if opts.comments and line.lstrip().startswith("%"):
-            continue
-        if opts.comments and "%" in line:
-            line = re.sub(r"\s*%.*$", "", line)
-            if not line.strip():
-                continue
-        m = _FIELD_LINE.match(line)
-        if m:
-            key, value = m.group(1), m.group(2).strip()
-            if opts.headers:
-                if key not in KEPT_FIELDS:
-                    continue
-                line = f"{key}:{value}"
-            out.append(line)
-            continue
-        line = _clean_music_line(line, opts)
-        if line.strip():
-            out.append(line)
-    return "\n".join(out)
-
-
 def load_corpus(
     specs: list[str] | str,
     clean: CleanOptions | None = None,
@@ -247,21 +262,27 @@ def load_corpus(
     if not specs:
         raise CorpusError("no corpus given")
     clean = clean or CleanOptions()
-    paths = resolve_paths(list(specs))
+    files = resolve_specs(list(specs))
     docs: list[str] = []
+    groups: list[int] = []
+    names: list[str] = []
     kinds: set[str] = set()
-    for path in paths:
+    for group, path, name in files:
         text = read_text(path)
         if is_abc(text, path):
             kinds.add("abc")
-            docs.extend(t for t in (clean_tune(x, clean) for x in split_abc(text)) if t.strip())
+            new = [t for t in (clean_tune(x, clean) for x in split_abc(text)) if t.strip()]
         else:
             kinds.add("text")
-            docs.extend(split_text(text, text_split))
+            new = split_text(text, text_split)
+        docs.extend(new)
+        groups.extend([group] * len(new))
+        names.extend([name] * len(new))
     if not docs:
         raise CorpusError(f"corpus {', '.join(map(str, specs))} has no text")
     kind = kinds.pop() if len(kinds) == 1 else "mixed"
-    return Corpus(tuple(docs), tuple(str(p) for p in paths), kind, clean)
+    sources = tuple(str(p) for _, p, _ in files)
+    return Corpus(tuple(docs), sources, kind, clean, tuple(groups), tuple(names))
 
 
 def join_docs(docs: list[str]) -> str:

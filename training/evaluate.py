@@ -37,6 +37,18 @@ def evaluate_bpc(
     return total / max(count, 1) / math.log(2)
 
 
+def evaluate_parts(
+    model: CharRNN, parts: dict[str, torch.Tensor], device: torch.device
+) -> tuple[float, dict[str, float]]:
+    """Bits per character of each collection's held-out stream, and of all of them together
+    (weighted by characters)."""
+    each = {name: evaluate_bpc(model, ids, device) for name, ids in parts.items()}
+    sizes = {name: ids.numel() - 1 for name, ids in parts.items() if ids.numel() > 1}
+    total = sum(sizes.values())
+    overall = sum(each[n] * k for n, k in sizes.items()) / total if total else float("nan")
+    return overall, each
+
+
 @torch.no_grad()
 def sample_text(
     model: CharRNN,

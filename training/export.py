@@ -141,9 +141,10 @@ def _maxdiff(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def export_checkpoint(
-    ckpt: str | Path, out: str | Path, *, check: bool = True
+    ckpt: str | Path, out: str | Path, *, check: bool = True, int8: bool = False
 ) -> tuple[Path, dict]:
-    """Export a training checkpoint; returns the path and the parity figures."""
+    """Export a training checkpoint (float, or int8 with ``training/quantize.py``); returns
+    the path and the parity figures."""
     ck = load_checkpoint(ckpt)
     model, vocab = model_from_checkpoint(ck)
     val = ck.get("best_val_bpc") if Path(ckpt).name == "best.pt" else ck.get("val_bpc")
@@ -159,6 +160,10 @@ def export_checkpoint(
             contract.K_STEPS: ck.get("step", 0),
         },
     )
+    if int8:
+        from training.quantize import export_int8
+
+        return export_int8(model, vocab, out, meta, OPSET)
     path = export_model(model, vocab, out, meta)
     parity = parity_check(model, path) if check else {}
     return path, parity

@@ -33,9 +33,11 @@ from training.config import ModelConfig, TrainConfig
 from training.corpus import CleanOptions, Corpus, load_corpus
 from training.data import Data, TrainBatches, corpus_vocab, encode
 from training.distributed import Dist, amp_dtype, pick_device
-from training.evaluate import evaluate_bpc, sample_text
+from training.evaluate import evaluate_bpc, evaluate_parts, sample_text
+from training.finetune import freeze_below, init_checkpoint
 from training.model import CharRNN
 from training.progress import Progress, plot_history
+from training.schedule import budget_used, lr_at, out_of_budget
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class TrainResult:
     latest_path: Path
     history: list[dict] = field(default_factory=list)
     interrupted: bool = False
+    init_val_bpc: float = math.nan  # with --init: the base model's, on the same held-out tunes
 
 
 @dataclass
@@ -119,34 +122,6 @@ class Job:
 # ----------------------------------------------------------------------------- helpers
 
 
-def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    if cfg.schedule == "constant" or progress <= 0:
-        return cfg.lr
-    p = min(1.0, progress)
-    lo = cfg.lr * cfg.min_lr_ratio
-    return lo + 0.5 * (cfg.lr - lo) * (1 + math.cos(math.pi * p))
-
-
-def budget_used(cfg: TrainConfig, run: RunState, total_steps: int) -> float:
-    """The fraction of the run's budget spent (steps, minutes or characters, the largest)."""
-    frac = run.step / total_steps if total_steps else 0.0
-    if cfg.max_minutes:
-        frac = max(frac, run.seconds / (cfg.max_minutes * 60))
-    if cfg.max_chars:
-        frac = max(frac, run.tokens / cfg.max_chars)
-    return frac
-
-
-def out_of_budget(cfg: TrainConfig, run: RunState) -> bool:
-    return bool(
-        (cfg.max_steps and run.step >= cfg.max_steps)
-        or (cfg.max_minutes and run.seconds >= cfg.max_minutes * 60)
-        or (cfg.max_chars and run.tokens >= cfg.max_chars)
-    )
-
-
 def _interrupt_on_sigterm() -> Callable[[], None]:
     """SIGTERM (``kill``, schedulers) and SIGINT, even where it was ignored (``nohup ... &``),
     stop the loop like Ctrl-C: a checkpoint is saved. Returns a function that restores them."""
@@ -170,14 +145,16 @@ def _interrupt_on_sigterm() -> Callable[[], None]:
 
 def _resume_checkpoint(cfg: TrainConfig, out: Path, vocab: Vocab) -> dict | None:
     """The checkpoint ``--resume`` names (``auto``: OUT/latest.pt when it exists), checked
-    against this corpus's vocabulary."""
+    against this corpus's characters."""
     path = cfg.resume
     if path == "auto":
         path = str(out / "latest.pt") if (out / "latest.pt").is_file() else ""
     if not path:
         return None
     ck = load_checkpoint(path)
-    if Vocab(ck["vocab"]) != vocab:
+    fine_tune = bool(json.loads(ck.get("train_config", "{}")).get("init"))
+    fits = set(vocab.chars) <= set(ck["vocab"]) if fine_tune else Vocab(ck["vocab"]) == vocab
+    if not fits:  # a fine-tuning run keeps its base model's (larger) vocabulary
         raise ModelError(
             f"checkpoint {path!r} was trained on another vocabulary/corpus; "
             "start a new run directory instead"
@@ -196,19 +173,25 @@ def setup(
     clean = CleanOptions.parse(cfg.clean)
     if corpus is None:
         corpus = load_corpus(list(cfg.corpus), clean, cfg.text_split)
-    train_docs, val_docs = corpus.split(cfg.val_fraction, cfg.seed)
-    vocab = corpus_vocab(corpus)
-    ck = _resume_checkpoint(cfg, out, vocab)
-    if ck is not None:
-        mcfg = ModelConfig.from_dict(ck["model_config"])
+    split = corpus.split_by_tune(cfg.val_fraction, cfg.seed)
+    base = init_checkpoint(cfg, corpus) if cfg.init else None
+    ck = _resume_checkpoint(cfg, out, corpus_vocab(corpus))
+    vocab = Vocab((ck or base)["vocab"]) if ck or base else corpus_vocab(corpus)
+    if ck is not None or base is not None:
+        mcfg = ModelConfig.from_dict((ck or base)["model_config"])  # type: ignore[index]
     mcfg = ModelConfig(**{**asdict(mcfg or ModelConfig(vocab_size=1)), "vocab_size": len(vocab)})
     mcfg.validate()
-    data = encode(cfg, vocab, train_docs, val_docs)
+    data = encode(cfg, vocab, split)
 
     model = CharRNN(mcfg).to(dist.device)
+    if base is not None:
+        model.load_state_dict(base["model"])
+    if cfg.train_layers:
+        freeze_below(model, cfg.train_layers)
     optim_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     optim_kw = {"weight_decay": cfg.weight_decay} if cfg.optimizer == "adamw" else {}
-    opt = optim_cls(model.parameters(), lr=cfg.lr, **optim_kw)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = optim_cls(trainable, lr=cfg.lr, **optim_kw)
     dtype = amp_dtype(cfg.amp, dist.device)
     scaler = torch.amp.GradScaler("cuda", enabled=dtype is torch.float16)
     run = RunState()
@@ -222,9 +205,11 @@ def setup(
     steps_per_epoch = cfg.steps_per_epoch or max(1, data.train.numel() // chars_per_step)
     if dist.master:
         log.info(
-            "corpus: %s; train %d chars, val %d chars, vocab %d; model %s, %d params; device %s",
-            corpus.describe(), data.train.numel(), data.val.numel(), len(vocab), mcfg,
-            model.num_params(), dist.device,
+            "corpus: %s; %s; train %d chars, val %d chars, vocab %d; model %s, %d params; "
+            "device %s%s",
+            corpus.describe(), split.describe(), data.train.numel(), data.val.numel(),
+            len(vocab), mcfg, model.num_params(), dist.device,
+            f"; fine-tuning {cfg.init}" if base is not None else "",
         )  # fmt: skip
     job = Job(cfg, model, net, opt, scaler, dtype, vocab, corpus, data, dist, out, steps_per_epoch)
     return job, run
@@ -259,7 +244,9 @@ def end_epoch(job: Job, run: RunState, train_bpc: float, cps: float) -> None:
     """Rank 0 at the end of an epoch: validate, record, checkpoint, sample, plot, log."""
     cfg, out = job.cfg, job.out
     val = job.data.val
-    run.last_val = evaluate_bpc(job.model, val, job.dist.device) if val.numel() > 1 else train_bpc
+    run.last_val, parts = validate(job)
+    if val.numel() <= 1:
+        run.last_val = train_bpc
     run.history.append(
         {
             "epoch": run.epoch,
@@ -269,6 +256,7 @@ def end_epoch(job: Job, run: RunState, train_bpc: float, cps: float) -> None:
             "val_bpc": run.last_val,
             "seconds": run.seconds,
             "chars_per_s": cps,
+            **({"val_by_collection": parts} if parts else {}),
         }
     )
     improved = run.last_val < run.best_val
@@ -286,11 +274,21 @@ def end_epoch(job: Job, run: RunState, train_bpc: float, cps: float) -> None:
     if cfg.plot:
         plot_history(run.history, out / "loss.png")
     (out / "history.json").write_text(json.dumps(run.history, indent=1))
+    each = "".join(f", {name} {bpc:.3f}" for name, bpc in parts.items())
     log.info(
         f"epoch {run.epoch}: train {train_bpc:.3f} bpc, val {run.last_val:.3f} bpc "
-        f"(best {run.best_val:.3f}), {run.tokens:,} chars, {cps:,.0f} chars/s, "
+        f"(best {run.best_val:.3f}{each}), {run.tokens:,} chars, {cps:,.0f} chars/s, "
         f"{run.seconds:.0f} s"
     )
+
+
+def validate(job: Job) -> tuple[float, dict[str, float]]:
+    """Validation bits/char overall and per collection (one collection: no breakdown)."""
+    if len(job.data.val_parts) > 1:
+        return evaluate_parts(job.model, job.data.val_parts, job.dist.device)
+    if job.data.val.numel() > 1:
+        return evaluate_bpc(job.model, job.data.val, job.dist.device), {}
+    return math.nan, {}
 
 
 def should_stop(cfg: TrainConfig, run: RunState, budget_over: bool) -> bool:
@@ -326,8 +324,12 @@ def train(
     restore, interrupted = (lambda: None), False
     try:
         job, run = setup(cfg, mcfg, corpus, dist)
+        init_val = math.nan
+        if cfg.init and dist.master and run.step == 0:
+            init_val = validate(job)[0]
+            log.info("validation before fine-tuning: %.3f bits/char", init_val)
         gen = torch.Generator().manual_seed(cfg.seed * 1000 + dist.rank + run.step)
-        batches = TrainBatches(cfg, job.data.train, job.model, dist.device, gen)
+        batches = TrainBatches(cfg, job.data, job.model, dist.device, gen)
         total_steps = cfg.max_steps or (cfg.epochs * job.steps_per_epoch)
         progress = Progress(job.steps_per_epoch, cfg.quiet or not dist.master)
         t0, before = time.monotonic(), run.seconds
@@ -375,4 +377,5 @@ def train(
         latest_path=job.latest,
         history=run.history,
         interrupted=interrupted,
+        init_val_bpc=init_val,
     )
