@@ -102,6 +102,8 @@ K_CONFIG = "livernn.config"
 K_PARAMETERS = "livernn.parameters"
 K_TRAIN_CONFIG = "livernn.train_config"
 K_STEPS = "livernn.steps"
+K_QUANTIZED = "livernn.quantized"  # the int8 variant: how it was quantised (training/quantize.py)
+K_VAL_BY_COLLECTION = "livernn.val_by_collection"  # JSON: held-out bits/char per collection
 
 #: Keys every model file must carry.
 REQUIRED_KEYS: tuple[str, ...] = (
@@ -134,6 +136,8 @@ MEANINGS: dict[str, str] = {
     K_PARAMETERS: "number of weights (livernn info shows it)",
     K_TRAIN_CONFIG: "the training configuration (JSON)",
     K_STEPS: "optimiser steps taken",
+    K_QUANTIZED: "absent for float weights; how the int8 variant was quantised",
+    K_VAL_BY_COLLECTION: "held-out bits per character per collection (JSON)",
 }
 
 

@@ -7,6 +7,7 @@ every export, then a parity check: onnxruntime against PyTorch against the numpy
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -140,6 +141,16 @@ def _maxdiff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
 
 
+def _val_by_collection(ck: dict, val: float | None) -> dict[str, str]:
+    """The per-collection validation of the epoch the checkpoint's figure comes from."""
+    history = json.loads(ck.get("history", "[]"))
+    for entry in history:
+        if entry.get("val_by_collection") and val is not None and entry["val_bpc"] == val:
+            each = {k: round(v, 4) for k, v in entry["val_by_collection"].items()}
+            return {contract.K_VAL_BY_COLLECTION: json.dumps(each, sort_keys=True)}
+    return {}
+
+
 def export_checkpoint(
     ckpt: str | Path, out: str | Path, *, check: bool = True, int8: bool = False
 ) -> tuple[Path, dict]:
@@ -158,6 +169,7 @@ def export_checkpoint(
         extra={
             contract.K_TRAIN_CONFIG: ck.get("train_config", "{}"),
             contract.K_STEPS: ck.get("step", 0),
+            **_val_by_collection(ck, val),
         },
     )
     if int8:

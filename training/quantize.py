@@ -36,8 +36,7 @@ from training.model import CharRNN
 
 log = logging.getLogger(__name__)
 
-#: Metadata key naming the quantisation of a model file.
-K_QUANTIZED = "livernn.quantized"
+K_QUANTIZED = contract.K_QUANTIZED
 QUANTIZED = "int8 dynamic (weights QInt8 per column, activations per call)"
 
 
