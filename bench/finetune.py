@@ -32,7 +32,7 @@ BEGIN, END = "<!-- bench:finetune:begin -->", "<!-- bench:finetune:end -->"
 RECIPE = (
     "python -m livernn train --init exported/tunes.pt --corpus {book} --out {run} "
     "--train-layers 2 --lr 1e-3 --warmup-steps 10 --batch-size 16 --steps-per-epoch 20 "
-    "--max-minutes 8 --patience 3 --threads 2"
+    "--max-minutes 5 --patience 3 --threads 2"
 )
 
 

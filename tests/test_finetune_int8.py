@@ -142,3 +142,15 @@ def test_cli_export_int8_and_pt(tiny_run, tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert rc == 0 and "int8" in out and "for train --init" in out
     assert (tmp_path / "q.onnx").is_file() and load_checkpoint(tmp_path / "m.pt")
+
+
+def test_the_readme_recipe_is_the_one_bench_finetune_measures() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_finetune", REPO / "bench/finetune.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)  # type: ignore[union-attr]
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Fine-tune the shipped model", 1)[1].split("```bash\n", 1)[1]
+    command = " ".join(block.split("\n")[:3]).replace("\\", " ")
+    assert " ".join(command.split()) == bench.RECIPE.format(book="my_tunes.abc", run="runs/mine")
