@@ -86,9 +86,32 @@ def latency(models: dict[str, Path], rounds: int, steps: int) -> dict[str, dict]
     return out
 
 
+def matmul_model(ckpt: Path) -> Path:
+    """The float MatMul/Scan graph of ``ckpt`` (training/quantize.py), with its metadata."""
+    import tempfile
+
+    from training.checkpoint import load_checkpoint, model_from_checkpoint
+    from training.export import OPSET, metadata
+    from training.quantize import export_matmul
+
+    ck = load_checkpoint(ckpt)
+    model, vocab = model_from_checkpoint(ck)
+    meta = metadata(
+        model, vocab, corpus=str(ck.get("corpus", "")), val_bpc=float(ck["best_val_bpc"]),
+        tokens_seen=int(ck.get("tokens_seen", 0)), clean=str(ck.get("clean", "{}")),
+    )  # fmt: skip
+    out = Path(tempfile.mkdtemp()) / "matmul.onnx"
+    return export_matmul(model, out, meta, OPSET)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", action="append", required=True, metavar="NAME=PATH")
+    ap.add_argument(
+        "--matmul",
+        metavar="NAME=CKPT",
+        help="also the float MatMul/Scan graph of this checkpoint (the int8 file's graph)",
+    )
     ap.add_argument("--corpus", nargs="+", default=DATA)
     ap.add_argument("--name", default="models", help="results/NAME.{json,md}, BENCHMARKS block")
     ap.add_argument("--rounds", type=int, default=20)
@@ -97,6 +120,9 @@ def main() -> None:
     args = ap.parse_args()
     models = dict(m.split("=", 1) for m in args.model)
     models = {k: Path(v) for k, v in models.items()}
+    if args.matmul:
+        name, ckpt = args.matmul.split("=", 1)
+        models[name] = matmul_model(Path(ckpt))
     texts = held_out(args.corpus)
     rows: dict[str, dict] = {}
     opts = ort.SessionOptions()

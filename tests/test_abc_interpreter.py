@@ -18,6 +18,7 @@ from livernn.abc import (
 )
 from livernn.abc.tables import expand_parts, parse_key, parse_meter, parse_tempo, parse_unit
 from livernn.errors import ConfigError
+from tests.support.abc2midi import abc2midi_notes, have_abc2midi, interpreter_notes
 
 
 def run(text: str, options: InterpreterOptions | None = None) -> list:
@@ -486,3 +487,16 @@ def test_broken_input_recovers_at_the_next_line(junk: str) -> None:
     assert [e.pitch for e in got][-2:] == [69, 71]
     assert got[-1].onset == pytest.approx(got[-2].onset + 1.0)
     assert got[-2].onset >= pos - 1e-9
+
+
+@pytest.mark.skipif(not have_abc2midi(), reason="abc2midi is not installed")
+@pytest.mark.parametrize(
+    "body",
+    ["A(>B)c2 A2B2|", "A>(B c2) A2B2|", "A (3Bcd c2 A2B2|", "A2 (3B>cd e2|", "A(B>c) A2B2|"],
+)
+def test_a_slur_between_a_note_and_its_broken_rhythm_like_abc2midi(body: str, tmp_path) -> None:
+    """abc2midi (default flags) plays 'A(>B)' as 'A>B': a slur's '(' keeps the note open for
+    its broken rhythm (the shipped model writes it; the interpreter once skipped the '>')."""
+    tune = f"X:1\nT:t\nM:4/4\nL:1/8\nK:C\n{body}\n"
+    (theirs,) = abc2midi_notes([tune], tmp_path / "ref", "default")
+    assert interpreter_notes(tune) == theirs

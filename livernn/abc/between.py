@@ -41,7 +41,9 @@ _ACC_CHARS = {"^": 1, "_": -1, "=": 0}  # https://abcnotation.com/wiki/abc:stand
 _DECO_CHARS = {".": orn.STACCATO, "~": orn.ROLL, "T": orn.TRILL, "H": orn.FERMATA}
 _DECO_TOKENS = {c: tk.Decoration(f, False) for c, f in _DECO_CHARS.items()}
 _BANG_DECOS = {"trill": orn.TRILL, "fermata": orn.FERMATA, "staccato": orn.STACCATO}
-_KEEPS_HELD = frozenset('<>-")`$y\\.~THuv')  # may come between a note and its '>' or '-'
+# may come between a note and its '>' or '-' (a slur's '(' too: abc2midi plays 'A(>B)' as
+# 'A>B'; a tuplet's '(3' settles the held note, _tuplet)
+_KEEPS_HELD = frozenset('<>-"()`$y\\.~THuv')
 _QUIET_DECOS = frozenset("uvLMOPSJR")  # bowings, accents, mordents, segno...: no effect
 _IGNORED = frozenset(" \t\r\\`$y)")  # spacers, slur ends, continuations
 _INLINE_FIELDS = frozenset("KMLQPTWINRVUmrsw")
@@ -234,6 +236,7 @@ class TokenStarts:
         except ValueError:
             p = 0
             q = r = 0
+        self.out.append(_BOUNDARY)  # the held note is not part of the tuplet
         if not 2 <= p <= 9 or not 0 <= q <= 9 or not 1 <= r <= 9:
             self._skip(len(text) + 1, "bad tuplet")
             return
