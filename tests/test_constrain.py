@@ -243,3 +243,22 @@ def test_a_forced_meter_and_key_constrain_the_next_tune_live():
         assert f"\nM:{meter}\n" in tune.split("\nK:")[0] + "\n" and f"\nK:{key}\n" in tune
         v = check_tune(tune)
         assert v.clean and not v.bar_warnings, (v.errors, v.bar_warnings, tune)
+
+
+@pytest.mark.parametrize(("meter", "first"), [("9/8", "M"), ("2/4", "R"), (None, "R")])
+def test_an_asked_meter_goes_before_an_r_line_unless_a_hornpipe_may_have_it(meter, first):
+    """abc2midi refuses R:hornpipe in 9/8 ("Hornpipe must be in 2/4 or 4/4 time"): when the
+    model starts an R: line while a meter is asked for, the M: line is written first, so the
+    automaton (which lets R:hornpipe follow only a hornpipe meter) knows it."""
+    import collections
+    from types import SimpleNamespace
+
+    from livernn.engine.voice import Voice
+
+    v = SimpleNamespace(
+        bar_meter=None, pending_meter=meter, bar_key=None, pending_key=None,
+        forced=collections.deque(),
+    )  # fmt: skip
+    c = Voice._header_field(v, "R")  # type: ignore[arg-type]
+    assert c + "".join(v.forced) == ("M:9/8\nR" if first == "M" else "R")
+    assert v.pending_meter == (None if first == "M" else meter)

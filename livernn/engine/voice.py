@@ -22,6 +22,7 @@ from livernn.abc.events import BASS, Bar, NoteEvent, TuneChange, TuneEnd, TuneSt
 from livernn.budget import TokenBucket
 from livernn.config import VoiceConfig
 from livernn.constrain.automaton import Automaton, MaskCache, make
+from livernn.constrain.tables import HORNPIPE_METERS
 from livernn.engine.fork import Forks
 from livernn.engine.listen import Ear
 from livernn.sampling import SamplingParams, entropy_bits, sample
@@ -195,7 +196,7 @@ class Voice:
         c = chars[int(sample(self.logits, self.params, self.rng, mask))]
         self.bits += entropy_bits(self.logits)
         if self.in_header:
-            if self.line == "" and c in "MK":
+            if self.line == "" and c in "MKR":
                 c = self._header_field(c)
         elif (self.bar_key or self.bar_meter) and c not in "|:]12[\n" and self._after_bar():
             field = (f"[M:{self.bar_meter}]" if self.bar_meter else "") + (
@@ -207,7 +208,7 @@ class Voice:
         return c
 
     def _header_field(self, c: str) -> str:
-        """The model starts an ``M:`` or ``K:`` line: write the asked meter and key."""
+        """The model starts an ``M:``, ``K:`` or ``R:`` line: write the asked meter and key."""
         meter = self.bar_meter or self.pending_meter
         key = self.bar_key or self.pending_key
         if c == "M" and meter is not None:
@@ -222,6 +223,12 @@ class Voice:
         elif c == "K" and key is not None:
             self.forced.extend(f":{key}\n")
             self.pending_key = self.bar_key = None
+        elif c == "R" and meter is not None and meter not in HORNPIPE_METERS:
+            # abc2midi refuses R:hornpipe in such a meter: the meter goes first, so the
+            # constraint knows it when the R: line is written
+            c = "M"
+            self.forced.extend(f":{meter}\nR")
+            self.pending_meter = self.bar_meter = None
         return c
 
     def _after_bar(self) -> bool:
