@@ -10,6 +10,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "BENCHMARKS.md"
+#: The shipped model's training data (issue 15): one --corpus argument each, in this order,
+#: so the split is the one the model was trained and validated on (exported/tunes.md).
+TRAINING_DATA = ["../shared/data/*.abc", "music21:essenFolksong"]
 
 
 def rss_mib() -> float:

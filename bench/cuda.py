@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DATA = ["../shared/data/*.abc", "music21:essenFolksong"]
+from bench._common import TRAINING_DATA  # noqa: E402
 
 
 def throughput(device: str, layers: int, hidden: int, seconds: float) -> dict:
@@ -141,7 +141,7 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=3)
     ap.add_argument("--hidden", type=int, default=512)
     ap.add_argument("--dropout", type=float, default=0.3)
-    ap.add_argument("--corpus", nargs="+", default=DATA)
+    ap.add_argument("--corpus", nargs="+", default=TRAINING_DATA)
     ap.add_argument("--quick", action="store_true", help="short throughput and ORT timings")
     args = ap.parse_args()
     t_start = time.monotonic()

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import write_block  # noqa: E402
+from bench._common import TRAINING_DATA, write_block  # noqa: E402
 from training.clean import CleanOptions  # noqa: E402
 from training.corpus import load_corpus  # noqa: E402
 
@@ -37,8 +37,7 @@ RECIPE = (
 
 
 def tunebook(path: Path, n: int = 50) -> Path:
-    data = ["../shared/data/*.abc", "music21:essenFolksong"]
-    split = load_corpus(data, CleanOptions.all()).split_by_tune(0.1, seed=0)
+    split = load_corpus(TRAINING_DATA, CleanOptions.all()).split_by_tune(0.1, seed=0)
     held = split.val_by_collection()["airds_airs"][:n]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n\n".join(held) + "\n", encoding="utf-8")

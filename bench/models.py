@@ -31,13 +31,12 @@ import onnxruntime as ort  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import pct, write_block  # noqa: E402
+from bench._common import TRAINING_DATA, pct, write_block  # noqa: E402
 from livernn.contract import OUTPUT_NAMES, STATE, TOKENS, ModelMeta  # noqa: E402
 from livernn.model import OnnxModel  # noqa: E402
 from training.clean import CleanOptions  # noqa: E402
 from training.corpus import join_docs, load_corpus  # noqa: E402
 
-DATA = ["../shared/data/*.abc", "music21:essenFolksong"]
 CHUNK = 512
 
 
@@ -112,7 +111,7 @@ def main() -> None:
         metavar="NAME=CKPT",
         help="also the float MatMul/Scan graph of this checkpoint (the int8 file's graph)",
     )
-    ap.add_argument("--corpus", nargs="+", default=DATA)
+    ap.add_argument("--corpus", nargs="+", default=TRAINING_DATA)
     ap.add_argument("--name", default="models", help="results/NAME.{json,md}, BENCHMARKS block")
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--steps", type=int, default=50)

@@ -25,7 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-DATA = ["../shared/data/*.abc", "music21:essenFolksong"]
+sys.path.insert(0, str(ROOT))
+
+from bench._common import TRAINING_DATA  # noqa: E402
 
 #: name -> model and data flags; the shared recipe is in ``command``.
 CANDIDATES: dict[str, list[str]] = {
@@ -57,7 +59,7 @@ def command(name: str, out: Path, budget: int) -> list[str]:
     if name.startswith("lstm"):
         recipe = []
     return [
-        sys.executable, "-m", "livernn", "train", "--corpus", *DATA, *mix,
+        sys.executable, "-m", "livernn", "train", "--corpus", *TRAINING_DATA, *mix,
         "--out", str(out / name), *recipe, *flags, "--max-chars", str(budget),
         "--epochs", "1000", "--patience", "0", "--threads", "1", "--seed", "0", "--quiet",
     ]  # fmt: skip

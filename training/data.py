@@ -43,9 +43,8 @@ def encode(cfg: TrainConfig, vocab: Vocab, split: Split) -> Data:
     for g in groups:
         docs = [d for d, x in zip(split.train, split.train_groups, strict=True) if x == g]
         ids = torch.from_numpy(vocab.encode(join_docs(docs)))
-        weight = cfg.mix[g] if cfg.mix and g < len(cfg.mix) else float(ids.numel())
         parts.append(ids)
-        spans.append((start, ids.numel(), float(weight)))
+        spans.append((start, ids.numel(), float(cfg.mix[g]) if cfg.mix else 0.0))
         start += ids.numel()
     train = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.long)
     val_parts = {}
