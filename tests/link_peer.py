@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from livernn.osc import encode, parse_datagram  # noqa: E402
-from tests.support.server import free_udp_port  # noqa: E402
+from tests.support.server import REEL_SEED, free_udp_port  # noqa: E402
 
 
 def main() -> None:
@@ -68,7 +68,7 @@ def main() -> None:
     cmd = [sys.executable, "-m", "livernn", "-v", "serve", "--model", a.model, "--link",
            "--quantum", str(q), "--no-midi", "--quiet", "--plain", "--osc-port", str(port),
            "--osc-out", f"127.0.0.1:{rx.getsockname()[1]}", "--tempo", "97",
-           "--seed", "X:1\\nM:4/4\\nL:1/8\\nK:D\\n", "--rng-seed", "3", *a.serve_args]  # fmt: skip
+           "--seed", REEL_SEED, "--rng-seed", "3", *a.serve_args]  # fmt: skip
     load = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if a.load else None
     serve = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     notes: list[tuple[float, float, float]] = []  # (link seconds, beat, bpm) at arrival

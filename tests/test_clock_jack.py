@@ -19,7 +19,7 @@ import pytest
 
 from livernn.paths import DEFAULT_MODEL
 from tests.support.jack import jack_server
-from tests.support.server import serve
+from tests.support.server import REEL_SEED, serve
 
 pytestmark = [
     pytest.mark.jack,
@@ -28,7 +28,7 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED = "X:1\\nM:4/4\\nL:1/8\\nK:D\\n"
+SEED = REEL_SEED
 
 
 def _realtime(probe):

@@ -29,6 +29,11 @@ from typing import Any
 from livernn.osc import encode, parse_datagram
 
 ROOT = Path(__file__).resolve().parents[2]
+# A reel's header, as a --seed (the two characters \n are a newline), for the timing tests that
+# need many notes in a few seconds. The shipped model reads style from the header: with a bare
+# "X:1 M:4/4 L:1/8 K:D" it often writes an Essen song in quarter notes (half its training
+# tunes are Essen), with "R:reel" a dance tune in eighths.
+REEL_SEED = "X:1\\nT:Reel\\nR:reel\\nM:4/4\\nL:1/8\\nK:D\\n"
 
 
 def serve_config(engine: Any, osc: Any = None, **kw: Any) -> Any:
