@@ -31,8 +31,8 @@ BEGIN, END = "<!-- bench:finetune:begin -->", "<!-- bench:finetune:end -->"
 #: The README's command, with OUT for the run folder (keep the two the same).
 RECIPE = (
     "python -m livernn train --init exported/tunes.pt --corpus {book} --out {run} "
-    "--train-layers 2 --lr 1e-3 --warmup-steps 10 --batch-size 16 --steps-per-epoch 20 "
-    "--max-minutes 5 --patience 3 --threads 2"
+    "--lr 3e-4 --warmup-steps 10 --batch-size 16 --steps-per-epoch 5 --patience 4 "
+    "--max-minutes 5 --threads 2"
 )
 
 

@@ -169,6 +169,8 @@ def main() -> None:
     results.mkdir(exist_ok=True)
     (results / f"{args.name}.json").write_text(json.dumps(rows, indent=1))
     cmd = "nice python bench/models.py " + " ".join(f"--model {m}" for m in args.model)
+    if args.matmul:
+        cmd += f" --matmul {args.matmul}"
     block = f"`{cmd} --name {args.name} --write`\n\n{table}"
     (results / f"{args.name}.md").write_text(block + "\n")
     if args.write:

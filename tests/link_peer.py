@@ -75,7 +75,7 @@ def main() -> None:
     change_at = None
     stopped_notes = None
     stop_at = None
-    relinked_at = None
+    relinked_at = unlinked_at = None
     done = threading.Event()
 
     def receive() -> None:
@@ -129,6 +129,7 @@ def main() -> None:
             peer.commitSessionState(s)
         if a.relink:
             time.sleep(max(0.0, a.seconds * 0.75 - (time.monotonic() - t_start)))
+            unlinked_at = clock.micros() / 1e6
             ctl.sendto(encode("/livernn/link", [0]), ("127.0.0.1", port))
             time.sleep(1.0)
             ctl.sendto(encode("/livernn/link", [1]), ("127.0.0.1", port))
@@ -141,10 +142,15 @@ def main() -> None:
         out = serve.communicate(timeout=20)[0].decode(errors="replace")
         if load is not None:
             load.kill()
-    result = analyse(notes, q, None if change_at is None else change_at / 1e6)
+    # while unlinked (/livernn/link 0) livernn keeps its own grid, and on /link 1 it jumps to
+    # the session's within a bar: those notes are measured on their own (relinked_notes)
+    locked = [n for n in notes
+              if unlinked_at is None or not unlinked_at <= n[0] < relinked_at + 0.5]  # fmt: skip
+    result = analyse(locked, q, None if change_at is None else change_at / 1e6)
     result["raw"] = notes
     result.update(peers=peer.numPeers(), bpm=a.bpm, change=a.change, load=a.load,
-                  stopped_notes=stopped_notes, stop_at=stop_at,
+                  stopped_notes=stopped_notes, stop_at=stop_at, unlinked_at=unlinked_at,
+                  relinked_at=relinked_at, change_at=None if change_at is None else change_at / 1e6,
                   relinked_notes=analyse([n for n in notes if relinked_at and n[0] > relinked_at + 0.5], q, None)["downbeat_ms"], serve_tail=out[-2000:])  # fmt: skip
     Path(a.out).write_text(json.dumps(result))
 
@@ -153,7 +159,7 @@ def analyse(notes, q, change_at):
     """Beat-1 phase errors, every note's distance to the grid (a sixteenth or a triplet
     eighth), and the follow: the notes after the peer's tempo change until the first one on
     the new grid (0: from the next note), and how long after the change that note came."""
-    downbeat_ms, grid_ms = [], []
+    downbeat_ms, downbeat_t, grid_ms = [], [], []
     for t, beat, bpm in notes:
         if change_at is not None and 0 <= t - change_at < 1.0:
             continue  # the follow is measured on its own below
@@ -161,6 +167,7 @@ def analyse(notes, q, change_at):
         d = min(phase, q - phase)
         if d < 0.125:
             downbeat_ms.append(d * 60000.0 / bpm)
+            downbeat_t.append(t)
         grid_ms.append(_grid_error_ms(beat, bpm))
     follow_ms = follow_notes = None
     if change_at is not None:
@@ -169,7 +176,8 @@ def analyse(notes, q, change_at):
             if _grid_error_ms(b, bpm) <= 1.0:
                 follow_ms, follow_notes = (t - change_at) * 1000.0, i
                 break
-    return {"notes": len(notes), "downbeat_ms": downbeat_ms, "grid_ms": grid_ms,
+    return {"notes": len(notes), "downbeat_ms": downbeat_ms, "downbeat_t": downbeat_t,
+            "grid_ms": grid_ms,
             "follow_ms": follow_ms, "follow_notes": follow_notes}  # fmt: skip
 
 

@@ -67,6 +67,25 @@ def test_slim_checkpoint_is_weights_only_and_fine_tunes(tiny_run, tmp_path: Path
     assert res.best_val_bpc <= res.history[0]["val_bpc"]
 
 
+def test_fine_tuning_keeps_the_shape_and_takes_this_runs_dropout(tiny_run, tmp_path: Path):
+    from training.config import ModelConfig
+
+    base = load_checkpoint(tiny_run.best_path)["model_config"]
+    asked = ModelConfig(vocab_size=1, layers=5, hidden=7, dropout=0.4)  # shape flags: ignored
+    res = train(_cfg(tmp_path / "ft", _tunebook(tmp_path), init=str(tiny_run.best_path)), asked)
+    tuned = load_checkpoint(res.best_path)["model_config"]
+    assert tuned == {**base, "dropout": 0.4} and base["dropout"] != 0.4
+    # on the command line without --dropout: the base model's, not the default of a new model
+    book, out = _tunebook(tmp_path), tmp_path / "cli"
+    argv = ["train", "--init", str(tiny_run.best_path), "--corpus", str(book), "--out", str(out),
+            "--max-steps", "2", "--steps-per-epoch", "2", "--batch-size", "4", "--seq-len", "32",
+            "--no-plot", "--quiet", "--sample-chars", "0", "--threads", "1"]  # fmt: skip
+    assert main(argv) == 0
+    assert load_checkpoint(out / "best.pt")["model_config"] == base
+    assert main([*argv[:6], str(tmp_path / "cli2"), *argv[7:], "--dropout", "0.25"]) == 0
+    assert load_checkpoint(tmp_path / "cli2" / "best.pt")["model_config"]["dropout"] == 0.25
+
+
 def test_train_layers_freezes_the_embedding_and_the_lower_layers(tiny_run, tmp_path: Path):
     book = _tunebook(tmp_path)
     res = train(_cfg(tmp_path / "ft", book, init=str(tiny_run.best_path), train_layers=1))

@@ -49,7 +49,11 @@ def test_livernn_plays_on_the_link_peers_downbeats_and_follows_it(namespace_ok, 
     assert r["notes"] > 40
     downbeats = np.array(r["downbeat_ms"])
     assert len(downbeats) >= 4, r["serve_tail"]  # bar lines reached the peer's downbeats
-    assert np.percentile(downbeats, 50) < 2.0 and downbeats.max() < 10.0, downbeats
+    # (the notes while unlinked and just after /link 1 are measured below, on their own)
+    late = [(round(t, 2), round(ms, 1)) for t, ms in zip(r["downbeat_t"], downbeats, strict=True)
+            if ms >= 10.0]  # fmt: skip
+    events = {k: r[k] for k in ("change_at", "stop_at", "unlinked_at", "relinked_at")}
+    assert np.percentile(downbeats, 50) < 2.0 and not late, (late, events, downbeats)
     # the peer's tempo change: the next note (or, if one was already on its way, the one
     # after) sits on the new grid
     assert r["follow_notes"] is not None and r["follow_notes"] <= 1, r["follow_notes"]

@@ -23,6 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     groups["run"].add_argument(
         "--export", metavar="MODEL.onnx", help="export best.pt here when done"
     )
+    # None = not given: a fine-tuning run (--init) then keeps the base model's dropout (a
+    # different one shifts what its layers learned to expect; bench/finetune.py measured worse)
+    p.set_defaults(dropout=None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,9 +39,10 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.quiet:
         logging.getLogger("training").setLevel(logging.INFO)
+    dropout_given = args.dropout is not None
     mcfg = from_args(ModelConfig, args, vocab_size=1).validate()
     cfg = from_args(TrainConfig, args).validate()
-    result = train(cfg, mcfg)
+    result = train(cfg, mcfg if dropout_given or not cfg.init else None)
     before = (
         f" ({result.init_val_bpc:.4f} before fine-tuning)"
         if cfg.init and result.init_val_bpc == result.init_val_bpc

@@ -48,7 +48,10 @@ class ModelConfig:
     layers: int = opt(3, "stacked recurrent layers", group="model")
     hidden: int = opt(512, "units per layer", group="model")
     embedding: int = opt(64, "character embedding size", group="model")
-    dropout: float = opt(0.3, "on layer inputs and outputs", group="model")
+    dropout: float = opt(
+        0.3, "on layer inputs and outputs (default 0.3; with --init, the base model's)",
+        group="model",
+    )
 
     def validate(self) -> ModelConfig:
         if self.cell not in CELLS:
@@ -142,7 +145,7 @@ class TrainConfig:
     sample_prefix: str = opt("X:1\n", "what each epoch's sample starts with", cli=False)
     init: str = opt(
         "",
-        "fine-tune: start from this checkpoint's weights, config and vocabulary "
+        "fine-tune: start from this checkpoint's weights, shape and vocabulary "
         "(e.g. exported/tunes.pt)",
         metavar="CHECKPOINT",
         group="fine-tuning",
@@ -281,5 +284,7 @@ def from_args(cls: type[T], args: argparse.Namespace, **fixed: Any) -> T:
             values[f.name] = fixed[f.name]
         elif f.metadata.get("cli", True) is not False and hasattr(args, f.name):
             v = getattr(args, f.name)
+            if v is None:  # not given where the parser's default is None: the field's own
+                continue
             values[f.name] = tuple(v) if isinstance(v, list) else v
     return cls(**values)

@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -178,7 +178,10 @@ def setup(
     ck = _resume_checkpoint(cfg, out, corpus_vocab(corpus))
     vocab = Vocab((ck or base)["vocab"]) if ck or base else corpus_vocab(corpus)
     if ck is not None or base is not None:
+        given = mcfg
         mcfg = ModelConfig.from_dict((ck or base)["model_config"])  # type: ignore[index]
+        if ck is None and given is not None:  # fine-tuning: the base's shape, this run's dropout
+            mcfg = replace(mcfg, dropout=given.dropout)
     mcfg = ModelConfig(**{**asdict(mcfg or ModelConfig(vocab_size=1)), "vocab_size": len(vocab)})
     mcfg.validate()
     data = encode(cfg, vocab, split)
