@@ -49,7 +49,8 @@ class ModelConfig:
     hidden: int = opt(512, "units per layer", group="model")
     embedding: int = opt(64, "character embedding size", group="model")
     dropout: float = opt(
-        0.3, "on layer inputs and outputs (default 0.3; with --init, the base model's)",
+        0.3,
+        "on layer inputs and outputs (default 0.3; with --init, the base model's)",
         group="model",
     )
 
