@@ -20,7 +20,6 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import importlib.util  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -34,17 +33,9 @@ from bench._common import write_block  # noqa: E402
 from bench.models import stream_bpc  # noqa: E402
 from livernn.contract import ModelMeta  # noqa: E402
 from training.clean import CleanOptions  # noqa: E402
-from training.corpus import join_docs, load_corpus  # noqa: E402
+from training.corpus import join_docs, load_corpus, music21_collection  # noqa: E402
 
 COLLECTIONS = ("oneills1850", "nottingham-dataset", "josquin")
-
-
-def folder(name: str) -> Path:
-    """A music21 corpus folder, found without importing music21 (as training/corpus.py)."""
-    spec = importlib.util.find_spec("music21")
-    if spec is None or spec.origin is None:
-        sys.exit("bench/unseen.py needs music21 (pip install 'livernn[train]')")
-    return Path(spec.origin).parent / "corpus" / name
 
 
 def main() -> None:
@@ -64,7 +55,7 @@ def main() -> None:
     known = set.intersection(*(set(m.vocab.chars) for _, m in sessions.values()))
     rows: dict[str, dict] = {}
     for coll in args.collections:
-        docs = load_corpus([str(folder(coll))], CleanOptions.all()).docs
+        docs = load_corpus([str(music21_collection(coll))], CleanOptions.all()).docs
         kept = [d for d in docs if set(d) <= known]
         text = join_docs(kept)
         rows[coll] = {

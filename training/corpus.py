@@ -150,13 +150,20 @@ class Corpus:
 
 
 def music21_folder(name: str) -> Path:
-    """The folder of the music21 corpus collection ``name`` (the package is not imported)."""
+    """The folder of the music21 corpus collection ``name``, refused unless it is one that may
+    be trained on."""
     if name not in MUSIC21_TRAINING:
         raise CorpusError(
             f"music21:{name} is not a training collection (only "
             f"{', '.join(MUSIC21_TRAINING)}: the other music21 collections are the independent "
             "evaluation)"
         )
+    return music21_collection(name)
+
+
+def music21_collection(name: str) -> Path:
+    """The folder of any music21 corpus collection ``name`` (the package is not imported);
+    for evaluation (bench/unseen.py), training goes through ``music21_folder``."""
     spec = importlib.util.find_spec("music21")
     if spec is None or spec.origin is None:
         raise CorpusError(
