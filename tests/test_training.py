@@ -429,7 +429,9 @@ def test_torchrun_two_processes_stop_together(tmp_path: Path, stop: tuple[str, .
         stdout, stderr = proc.communicate()
         pytest.fail(f"ranks did not stop together (hung); stderr: {stderr[-2000:]}")
     print(f"2-process torchrun ({stop[1]}) took {time.monotonic() - t0:.1f} s")
-    assert proc.returncode == 0, stderr[-2000:]
+    # a worker's own last words (a C++ terminate) come before the launcher's long report
+    said = [ln for ln in stderr.splitlines() if "terminate" in ln or "what()" in ln]
+    assert proc.returncode == 0, "\n".join(said[:10]) + "\n" + stderr[-2000:]
     # both ranks print their result line, and they left the loop at the same step
     results = [line for line in stdout.splitlines() if line.startswith("best validation")]
     steps = {line.split("(")[1].split(" steps")[0] for line in results}

@@ -325,6 +325,7 @@ def train(
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed + dist.rank)
     restore, interrupted = (lambda: None), False
+    job: Job | None = None
     try:
         job, run = setup(cfg, mcfg, corpus, dist)
         init_val = math.nan
@@ -368,6 +369,8 @@ def train(
                 save_interrupted(job, run)
     finally:
         restore()
+        best, latest = (job.best, job.latest) if job is not None else (None, None)
+        job = None  # its DDP wrapper holds the process group: freed before the group goes
         dist.close()
     return TrainResult(
         best_val_bpc=run.best_val,
@@ -376,8 +379,8 @@ def train(
         steps=run.step,
         epochs=run.epoch,
         seconds=time.monotonic() - t0 + before,
-        best_path=job.best,
-        latest_path=job.latest,
+        best_path=best,
+        latest_path=latest,
         history=run.history,
         interrupted=interrupted,
         init_val_bpc=init_val,
