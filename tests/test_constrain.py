@@ -165,6 +165,36 @@ def test_the_hornpipe_rule_is_abc2midis():
     assert check_tune("X:1\nT:t\nR:reel\nM:C\nL:1/8\nK:D\n" + body).clean
 
 
+def test_a_pickup_with_chord_names_is_whole_steps_of_the_accompaniment():
+    """abc2midi accompanies chord names in steps (an eighth in 9/8 and 4/4): a pickup of part
+    of a step makes the tune's last bar end inside one, and its chord sounds past the end."""
+    a = Automaton("meter", CACHE)
+    a.feed("X:1\nT:t\nM:9/8\nL:1/8\nK:G\nB/c//d|")  # a pickup of 1.75 eighths
+    a.feed("B3 B3 ")
+    assert not a.allows('"') and a.allows("B")  # no chord name in this tune
+    b = Automaton("meter", CACHE)
+    b.feed('X:1\nT:t\nM:9/8\nL:1/8\nK:G\n"D"B/c//d')
+    assert not b.allows("|") and b.allows("e")  # with a chord name: no such pickup
+    b2 = Automaton("meter", CACHE)
+    b2.feed('X:1\nT:t\nM:9/8\nL:1/8\nK:G\n"D"B/c/d')
+    assert b2.allows("|")  # two eighths: a pickup of whole steps
+    c = Automaton("meter", CACHE)
+    c.feed("X:1\nT:t\nM:4/4\nL:1/8\nK:G\nB2|")
+    assert c.allows('"')
+    d = Automaton("meter", CACHE)
+    d.feed("X:1\nT:t\nM:3/2\nL:1/8\nK:G\nB2|")  # one chord a bar: no pickup with chords
+    assert not d.allows('"')
+
+
+@pytest.mark.skipif(not have_abc2midi(), reason="needs abc2midi")
+def test_the_accompaniment_step_rule_is_abc2midis():
+    head = "X:1\nT:t\nM:9/8\nL:1/8\nK:G\n"
+    short = 'B/c//d|"D"B3 B3 B3|B3 B3 B/|]\n\n'  # pickup 1.75 + last bar 7.25
+    assert any("beyond end of track" in e for e in check_tune(head + short).errors)
+    assert check_tune(head + short.replace('"D"', "")).clean  # no chords: no accompaniment
+    assert check_tune(head + 'B/c/d|"D"B3 B3 B3|B3 B3 B|]\n\n').clean  # whole steps
+
+
 def test_levels_and_osc():
     assert make("none", CACHE) is None
     with pytest.raises(ConfigError):

@@ -23,7 +23,8 @@ class Bars:
 
     SLOTS = (
         "meter", "bar", "unit", "fill", "first_bar", "pickup", "ending", "in_repeat",
-        "need2", "last_bar", "free", "after_bar", "may_pickup", "carry", "to_close",
+        "need2", "last_bar", "free", "after_bar", "may_pickup", "carry", "to_close", "gstep",
+        "chords",
     )  # fmt: skip
     __slots__ = SLOTS
 
@@ -31,6 +32,7 @@ class Bars:
         self.meter = meter  # count bars (``meter`` level), or only check the syntax
         self.bar = 0  # ticks in a bar (0: no countable meter)
         self.unit = T.WHOLE // 8  # ticks in the unit length
+        self.gstep = 0  # ticks of a step of abc2midi's chord accompaniment (T.gchord_step)
         self.reset_bars()
 
     def reset_bars(self) -> None:
@@ -52,6 +54,8 @@ class Bars:
         # the tune is being steered to its end: set at a bar line past STEER_AT (never in
         # the middle of a bar, where what is written may no longer fit what is left)
         self.to_close = False
+        # a chord name was written: abc2midi accompanies the tune, in steps of ``gstep``
+        self.chords = False
 
     @property
     def counting(self) -> bool:
@@ -72,10 +76,26 @@ class Bars:
     def add(self, ticks: int) -> None:
         self.fill += ticks
 
-    def set_meter(self, ticks: int) -> None:
-        """A meter change (a ``M:`` line or ``[M:]``): bars are counted in it from here."""
-        self.bar = ticks
+    def set_bar(self, meter: str) -> None:
+        """The meter ``meter`` (``6/8``, ``C|`` ...) from here."""
+        self.bar, self.gstep = T.meter_ticks(meter), T.gchord_step(meter)
+
+    def set_meter(self, meter: str) -> None:
+        """A meter change in the body (``M:`` line or ``[M:]``): bars are counted in it from
+        here."""
+        self.set_bar(meter)
         self.first_bar, self.pickup, self.carry = True, 0, 0
+
+    def aligned(self, ticks: int) -> bool:
+        """Whether ``ticks`` is whole steps of the chord accompaniment. A pickup must be once
+        chord names are written: the bar that completes it ends the tune, and abc2midi plays
+        a step's chord past a bar that ends inside the step ("Sustained notes beyond end of
+        track", an error; its accompaniment only, so only with chord names)."""
+        return not (self.counting and self.gstep) or ticks % self.gstep == 0
+
+    def chord_name_ok(self) -> bool:
+        """Whether a chord name may be written (the pickup in force is whole steps)."""
+        return self.aligned(self.pickup) and self.aligned(self.carry)
 
     def field_ok(self, f: str, fin: bool) -> bool:
         """Whether the model may write a body field ``f`` (``K``, ``M``, ``L``) now."""
@@ -129,7 +149,8 @@ class Bars:
         if self.first_bar and self.carry:
             return tok == "|" and fill == self.carry  # the pickup the last section left
         if self.first_bar and not self.pickup and fill < bar:
-            return tok == "|" and self.may_pickup and 2 * fill <= bar  # a pickup
+            pickup = self.may_pickup and 2 * fill <= bar and (not self.chords or self.aligned(fill))
+            return tok == "|" and pickup
         if fin and tok == "|" and not tied and fill == bar - self.pickup:
             return False  # at the end, a bar that can close the tune must
         return fill == target or fill > bar or 0 < target - fill < self.unit * T.GRID

@@ -141,7 +141,7 @@ class Lenient:
                 self._start_body()
             else:
                 if f == "M":
-                    self.bar = T.meter_ticks(v)
+                    self.set_bar(v)
                 elif f == "L":
                     self.unit_given = T.unit_ticks(v)
                 self.st, self.seen = HDR, self.seen + f

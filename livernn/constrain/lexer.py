@@ -179,7 +179,8 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
     def _header_field(self, f: str, v: str) -> None:
         """A header line ``f:v`` ends (also one read leniently)."""
         if f == "M":
-            self.bar, self.meter_text = T.meter_ticks(v), v
+            self.meter_text = v
+            self.set_bar(v)
         elif f == "L":
             self.unit_given = T.unit_ticks(v)
         elif f == "R":
@@ -248,7 +249,7 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
     def _body_field(self, f: str, v: str) -> None:
         """A body field (``K:`` line or ``[K:]`` inline) ends (also one read leniently)."""
         if f == "M":
-            self.set_meter(T.meter_ticks(v))
+            self.set_meter(v)
         elif f == "L":
             self.unit = T.unit_ticks(v) or self.unit
         self.st = LINE if self.st in (FIELD_VAL, BFREE) else SEP
@@ -293,7 +294,7 @@ class Lexer(NoteSteps, Lenient, bars.Bars):
         if c in '"!{.uv' and (need == 1 or self.tup_left or not self._viable("")):
             return False
         if c == '"':
-            if self.gch_n:
+            if self.gch_n or not self.chord_name_ok():
                 return False
             self.st, self.buf = GCH, ""
             return True

@@ -196,7 +196,7 @@ class NoteSteps:
             if self.buf not in words and not self.free:  # (free: a seed's annotation)
                 return False
             if gch:
-                self.gch_n = 1
+                self.gch_n, self.chords = 1, True
             else:
                 self.deco_n += 1
             self.st, self.buf, self.need, self.prev_note = SEP, "", max(self.need, 2), False

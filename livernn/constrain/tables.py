@@ -106,6 +106,19 @@ def prefixes(words: tuple[str, ...] | dict[str, Fraction]) -> frozenset[str]:
     return frozenset(w[:i] for w in words for i in range(len(w) + 1))
 
 
+#: Steps of abc2midi's default chord accompaniment in a bar, per meter (abcMIDI store.c
+#: ``setbeat``: "fzczfzcz" for 4/4 ...); a meter not named there plays one chord a bar.
+GCHORD_STEPS = {
+    "C": 8, "C|": 8, "2/2": 8, "4/4": 8, "2/4": 4, "6/4": 12, "3/8": 6, "3/4": 6, "6/8": 6,
+    "9/8": 9, "12/8": 12, "5/8": 5, "5/4": 5, "7/8": 7, "7/4": 7,
+}  # fmt: skip
+
+
+def gchord_step(text: str) -> int:
+    """Ticks of one step of abc2midi's chord accompaniment in meter ``text`` (0: no bar)."""
+    return meter_ticks(text) // GCHORD_STEPS.get(text.strip(), 1)
+
+
 def meter_ticks(text: str) -> int:
     """Ticks in a bar of meter ``text`` (``C``, ``C|``, ``6/8`` ...); 0 when it has no
     countable bar (``none``, unknown text)."""
